@@ -1,0 +1,60 @@
+/**
+ * A long-lived part of a process: it works until the signal aborts, then
+ * returns. Servers, watchers and controllers are all runners.
+ */
+export type Runner = (signal: AbortSignal) => Promise<void>;
+
+/**
+ * Runs every runner together. When one returns or fails, the rest are
+ * aborted; resolves once all have returned. Rejects with the first real
+ * failure (an AggregateError when several failed).
+ */
+export async function runAll(signal: AbortSignal, runners: readonly Runner[]): Promise<void> {
+  const group = new AbortController();
+  const stop = (): void => group.abort();
+  if (signal.aborted) stop();
+  signal.addEventListener('abort', stop, { once: true });
+
+  const failures: unknown[] = [];
+  try {
+    await Promise.all(
+      runners.map(async (runner) => {
+        try {
+          await runner(group.signal);
+        } catch (err) {
+          if (!group.signal.aborted || !isAbortError(err)) failures.push(err);
+        } finally {
+          group.abort();
+        }
+      }),
+    );
+  } finally {
+    signal.removeEventListener('abort', stop);
+  }
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new AggregateError(failures, `${failures.length} runners failed`);
+}
+
+export function isAbortError(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'AbortError' || (err as { code?: unknown }).code === 'ABORT_ERR');
+}
+
+/** Resolves when the signal aborts. */
+export function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+/** Sleeps for `ms`, returning early (without throwing) if the signal aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,35 @@
+import type { Logger } from './logger.js';
+import { errorCode } from './errors.js';
+
+export interface RunnableService {
+  run(signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * Runs a service until SIGINT or SIGTERM, then lets it drain. A second
+ * signal exits at once. Sets the exit code from the outcome.
+ */
+export async function runUntilSignal(service: RunnableService, logger: Logger): Promise<void> {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (controller.signal.aborted) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    logger.info({ signal }, 'shutting down');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await service.run(controller.signal);
+    logger.info('stopped');
+  } catch (err) {
+    logger.fatal({ err, code: errorCode(err) }, 'service failed');
+    process.exitCode = 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    logger.flush();
+  }
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds the Go programs the tests run (etcd, kube-apiserver, kube-controller-manager,
+# helm, upstream daprd) from the pinned modules under e2e/, into a cache outside the
+# clone. A binary already in the cache is never rebuilt, so only the first run is slow.
+#
+#   scripts/build-go-binaries.sh            # build whatever is missing
+#   scripts/build-go-binaries.sh --print    # print NAME=PATH for each binary
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cache=${TSDAPR_CACHE:-$HOME/.cache/tsdapr}
+# Go's own build cache is kept too; the module cache is where Go always keeps it.
+export GOFLAGS="${GOFLAGS:-} -trimpath -buildvcs=false"
+
+kube_version=1.34.4
+etcd_version=3.6.4
+helm_version=3.19.5
+daprd_version=1.17.5
+
+# name version module-dir package ldflags
+targets=(
+  "etcd ${etcd_version} e2e/cluster ./etcd -X=go.etcd.io/etcd/api/v3/version.Version=${etcd_version}"
+  "kube-apiserver ${kube_version} e2e/cluster k8s.io/kubernetes/cmd/kube-apiserver -X=k8s.io/component-base/version.gitVersion=v${kube_version} -X=k8s.io/component-base/version.gitMajor=1 -X=k8s.io/component-base/version.gitMinor=${kube_version#1.} -X=k8s.io/component-base/version.gitTreeState=clean"
+  "kube-controller-manager ${kube_version} e2e/cluster k8s.io/kubernetes/cmd/kube-controller-manager -X=k8s.io/component-base/version.gitVersion=v${kube_version} -X=k8s.io/component-base/version.gitMajor=1 -X=k8s.io/component-base/version.gitMinor=${kube_version#1.} -X=k8s.io/component-base/version.gitTreeState=clean"
+  "helm ${helm_version} e2e/helm helm.sh/helm/v3/cmd/helm -X=helm.sh/helm/v3/internal/version.version=v${helm_version}"
+  "daprd ${daprd_version} e2e/daprd-1.17 github.com/dapr/dapr/cmd/daprd -X=github.com/dapr/dapr/pkg/buildinfo.version=${daprd_version}"
+)
+
+only=${ONLY:-}
+print=false
+[[ "${1:-}" == "--print" ]] && print=true
+
+for target in "${targets[@]}"; do
+  read -r name version dir pkg ldflags <<<"$target"
+  out="$cache/$name-$version/$name"
+  if $print; then echo "$name=$out"; continue; fi
+  if [[ -n "$only" && " $only " != *" $name "* ]]; then continue; fi
+  if [[ -x "$out" ]]; then
+    echo "go-binaries: $name $version cached at $out"
+    continue
+  fi
+  echo "go-binaries: building $name $version (first time only; this can take many minutes)"
+  start=$(date +%s)
+  mkdir -p "$(dirname "$out")"
+  (cd "$repo/$dir" && go build -ldflags "$ldflags" -o "$out.partial" "$pkg")
+  mv "$out.partial" "$out"
+  echo "go-binaries: built $name $version in $(( $(date +%s) - start ))s"
+done
