@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { runAll, sleep, untilAborted, type Runner } from './runner.js';
+
+test('runAll stops the others when one returns', async () => {
+  const stopped: string[] = [];
+  const waiter = (name: string): Runner => async (signal) => {
+    await untilAborted(signal);
+    stopped.push(name);
+  };
+  await runAll(new AbortController().signal, [waiter('a'), waiter('b'), async () => sleep(10)]);
+  assert.deepEqual(stopped.sort(), ['a', 'b']);
+});
+
+test('runAll stops everything when the outer signal aborts', async () => {
+  const outer = new AbortController();
+  const done = runAll(outer.signal, [untilAborted, untilAborted]);
+  outer.abort();
+  await done;
+});
+
+test('runAll reports a failure and aborts the rest', async () => {
+  let aborted = false;
+  await assert.rejects(
+    runAll(new AbortController().signal, [
+      async () => {
+        await sleep(5);
+        throw new Error('boom');
+      },
+      async (signal) => {
+        await untilAborted(signal);
+        aborted = true;
+      },
+    ]),
+    /boom/,
+  );
+  assert.equal(aborted, true);
+});
+
+test('runAll reports several failures together', async () => {
+  await assert.rejects(
+    runAll(new AbortController().signal, [
+      async () => Promise.reject(new Error('one')),
+      async () => Promise.reject(new Error('two')),
+    ]),
+    (err: unknown) => err instanceof AggregateError && err.errors.length === 2,
+  );
+});
