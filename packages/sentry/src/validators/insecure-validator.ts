@@ -1,0 +1,22 @@
+import { checkCommon, requestedTrustDomain, validatedIdentity } from './common.js';
+import type { SignRequestIdentity, ValidatedIdentity, Validator } from './validator.js';
+
+/**
+ * The standalone default (spec 2.4): only the common checks; the trust
+ * domain is the request's, or `public`. It trusts whoever asks, so sentry
+ * enables it only in standalone mode with no token validator configured.
+ */
+export function createInsecureValidator(): Validator {
+  return {
+    name: 'insecure',
+    ready: () => true,
+    validate: (req: SignRequestIdentity): Promise<ValidatedIdentity> => {
+      try {
+        checkCommon(req);
+        return Promise.resolve(validatedIdentity(requestedTrustDomain(req), req.namespace, req.id));
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+    },
+  };
+}
