@@ -106,7 +106,7 @@ describe('local cluster (etcd + kube-apiserver + kube-controller-manager)', { ti
     const extensions = kc.makeApiClient(ApiextensionsV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);
     const crdName = crd.metadata?.name ?? '';
-    await createOrKeep(() => objects.create(crd));
+    await createCrd(objects, extensions, crd);
     try {
       await pollUntil(
         `CRD ${crdName} Established`,
@@ -190,13 +190,27 @@ describe('local cluster (etcd + kube-apiserver + kube-controller-manager)', { ti
   });
 });
 
-async function createOrKeep(create: () => Promise<unknown>): Promise<void> {
-  try {
-    await create();
-  } catch (err) {
-    // Left over from an earlier run against a long-lived `pnpm cluster up` cluster.
-    if ((err as { code?: number }).code !== 409) throw err;
-  }
+/**
+ * Creates the CRD; one left by an earlier run against a long-lived
+ * `pnpm cluster up` cluster is kept, or waited out while it is being deleted.
+ */
+async function createCrd(objects: KubernetesObjectApi, extensions: ApiextensionsV1Api, crd: KubernetesObject): Promise<void> {
+  const name = crd.metadata?.name ?? '';
+  await pollUntil(
+    `CRD ${name} created`,
+    async () => {
+      try {
+        await objects.create(crd);
+        return true;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409) throw err;
+      }
+      const existing = await extensions.readCustomResourceDefinition({ name });
+      if (existing.metadata?.deletionTimestamp) throw new Error('an earlier copy is still being deleted');
+      return true;
+    },
+    WAIT,
+  );
 }
 
 function ignoreNotFound(err: unknown): void {

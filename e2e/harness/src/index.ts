@@ -1,0 +1,15 @@
+export { binaryPath, repoRoot, MissingBinaryError, type BinaryName } from './binaries.js';
+export { startCluster, ClusterStartError, type Cluster, type ClusterOptions, type ComponentName } from './cluster.js';
+export { startDaprd, daprdVersion, type Daprd, type DaprdOptions } from './daprd.js';
+export { freePort, freePorts } from './free-port.js';
+export { pollUntil, probe, type PollOptions, type ProbeOptions, type ProbeResponse } from './http-probe.js';
+export { startProcess, describeExit, type ManagedProcess, type ProcessOptions, type ExitStatus } from './managed-process.js';
+export {
+  TEST_KUBECONFIG_ENV,
+  NoTestClusterError,
+  requireTestCluster,
+  testKubeConfig,
+  createTestNamespace,
+  type TestNamespace,
+  type TestNamespaceOptions,
+} from './test-env.js';
