@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-/* eslint-disable no-console -- a command-line tool talks to its user on the console */
 /**
  * `pnpm cluster up|down|status`: a local kube-apiserver + etcd +
  * kube-controller-manager that outlives the command. `up` starts a detached
@@ -51,9 +50,13 @@ async function main(argv: readonly string[]): Promise<number> {
       return status(files);
     case 'supervise':
       return supervise(files);
+    case undefined:
+    case '--help':
+      console.log(USAGE);
+      return 0;
     default:
       console.error(USAGE);
-      return argv[0] === undefined || argv[0] === '--help' ? 0 : 2;
+      return 2;
   }
 }
 

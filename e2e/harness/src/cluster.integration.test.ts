@@ -27,7 +27,7 @@ import { createTestNamespace, testKubeConfig, type TestNamespace } from './test-
 const WAIT = { timeoutMs: 60_000, intervalMs: 300 };
 const MUTATED_LABEL = 'tsdapr.io/mutated';
 
-describe('local cluster (etcd + kube-apiserver + kube-controller-manager)', { timeout: 300_000 }, () => {
+void describe('local cluster (etcd + kube-apiserver + kube-controller-manager)', { timeout: 300_000 }, () => {
   let kc: KubeConfig;
   let ns: TestNamespace;
 
@@ -39,7 +39,7 @@ describe('local cluster (etcd + kube-apiserver + kube-controller-manager)', { ti
     await ns?.cleanup();
   });
 
-  test('a Deployment becomes a ReplicaSet and Pending Pods', { timeout: 90_000 }, async () => {
+  void test('a Deployment becomes a ReplicaSet and Pending Pods', { timeout: 90_000 }, async () => {
     const apps = kc.makeApiClient(AppsV1Api);
     const core = kc.makeApiClient(CoreV1Api);
     const labels = { app: 'harness-deploy' };
@@ -78,7 +78,7 @@ describe('local cluster (etcd + kube-apiserver + kube-controller-manager)', { ti
     }
   });
 
-  test('a TokenRequest token for audience dapr.io/sentry passes TokenReview only for that audience', { timeout: 60_000 }, async () => {
+  void test('a TokenRequest token for audience dapr.io/sentry passes TokenReview only for that audience', { timeout: 60_000 }, async () => {
     const core = kc.makeApiClient(CoreV1Api);
     const authn = kc.makeApiClient(AuthenticationV1Api);
     await core.createNamespacedServiceAccount({ namespace: ns.name, body: { metadata: { name: 'sentry-client' } } });
@@ -100,7 +100,7 @@ describe('local cluster (etcd + kube-apiserver + kube-controller-manager)', { ti
     assert.match(rejected.status?.error ?? '', /audience/i);
   });
 
-  test('a CRD applied from YAML becomes Established and serves custom objects', { timeout: 90_000 }, async () => {
+  void test('a CRD applied from YAML becomes Established and serves custom objects', { timeout: 90_000 }, async () => {
     const crd = yaml.load(readFileSync(join(repoRoot(), 'e2e', 'harness', 'fixtures', 'widget-crd.yaml'), 'utf8')) as KubernetesObject;
     const objects = KubernetesObjectApi.makeApiClient(kc);
     const extensions = kc.makeApiClient(ApiextensionsV1Api);
@@ -136,7 +136,7 @@ describe('local cluster (etcd + kube-apiserver + kube-controller-manager)', { ti
     }
   });
 
-  test('a MutatingWebhookConfiguration calls a local https webhook and its patch shows on the pod', { timeout: 90_000 }, async () => {
+  void test('a MutatingWebhookConfiguration calls a local https webhook and its patch shows on the pod', { timeout: 90_000 }, async () => {
     const webhook = await startLabelWebhook();
     const admission = kc.makeApiClient(AdmissionregistrationV1Api);
     const core = kc.makeApiClient(CoreV1Api);

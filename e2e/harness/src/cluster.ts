@@ -100,7 +100,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
     current = 'kube-apiserver';
     const apiserver = start('kube-apiserver', binaries.apiserver, apiserverArgs(layout, etcdUrl, apiserverPort));
-    const ca = await pollUntil('kube-apiserver serving certificate', async () => readServingCa(layout), {
+    const ca = await pollUntil('kube-apiserver serving certificate', () => Promise.resolve(readServingCa(layout)), {
       timeoutMs: STARTUP_TIMEOUT_MS.apiserver,
       abortWhen: exitAsError(apiserver),
     });

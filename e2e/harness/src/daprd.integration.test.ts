@@ -6,11 +6,11 @@ import { daprdVersion, startDaprd } from './daprd.js';
 const EXPECTED_VERSION = '1.17.5';
 
 // No skip when the binary is missing: binaryPath throws "run pnpm go-binaries" and the test fails.
-test('daprd --version prints the pinned upstream version', { timeout: 60_000 }, async () => {
+void test('daprd --version prints the pinned upstream version', { timeout: 60_000 }, async () => {
   assert.equal(await daprdVersion(), EXPECTED_VERSION);
 });
 
-test('daprd in standalone mode (no mTLS, no placement) answers /v1.0/healthz', { timeout: 120_000 }, async () => {
+void test('daprd in standalone mode (no mTLS, no placement) answers /v1.0/healthz', { timeout: 120_000 }, async () => {
   const daprd = await startDaprd({ appId: 'harness-standalone' });
   try {
     await daprd.waitHealthy(60_000);

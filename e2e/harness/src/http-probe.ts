@@ -53,19 +53,23 @@ export interface PollOptions {
 export async function pollUntil<T>(what: string, check: () => Promise<T | undefined>, options: PollOptions): Promise<T> {
   const deadline = Date.now() + options.timeoutMs;
   let lastReason = 'no answer yet';
-  let aborted: Error | undefined;
+  let abortError: Error | undefined;
   void options.abortWhen?.then((err) => {
-    aborted = err;
+    abortError = err;
   });
+  // A function, so the compiler does not narrow away what the callback sets between awaits.
+  const throwIfAborted = (): void => {
+    if (abortError) throw abortError;
+  };
   for (;;) {
-    if (aborted) throw aborted;
+    throwIfAborted();
     try {
       const value = await check();
       if (value !== undefined) return value;
     } catch (err) {
       lastReason = err instanceof Error ? err.message : String(err);
     }
-    if (aborted) throw aborted;
+    throwIfAborted();
     if (Date.now() >= deadline) throw new Error(`timed out after ${options.timeoutMs}ms waiting for ${what} (${lastReason})`);
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
   }

@@ -13,7 +13,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-test('stop() escalates to SIGKILL when SIGTERM is ignored', { timeout: 10_000 }, async () => {
+void test('stop() escalates to SIGKILL when SIGTERM is ignored', { timeout: 10_000 }, async () => {
   let signalReady = (): void => undefined;
   const ready = new Promise<void>((resolve) => (signalReady = resolve));
   const child = startProcess({
@@ -31,7 +31,7 @@ test('stop() escalates to SIGKILL when SIGTERM is ignored', { timeout: 10_000 },
   assert.equal(child.hasExited(), true);
 });
 
-test('children die with their parent, even when it crashes', { timeout: 10_000 }, async () => {
+void test('children die with their parent, even when it crashes', { timeout: 10_000 }, async () => {
   // A parent that starts a child, prints its pid and then throws.
   const script = `
     import { startProcess } from ${JSON.stringify(new URL('./managed-process.js', import.meta.url).href)};
