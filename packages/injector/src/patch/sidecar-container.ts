@@ -1,0 +1,232 @@
+import type { SidecarAnnotations } from '../annotations/annotation-table.js';
+import { ANNOTATIONS } from '../annotations/annotation-table.js';
+import { SIDECAR_HTTP_PORT, SIDECAR_PUBLIC_PORT } from '../annotations/check-annotations.js';
+import type { Diagnostic } from '../annotations/diagnostic.js';
+import { parseQuantity } from '../annotations/value-parsers.js';
+import { parseEnvAnnotation } from './annotation-lists.js';
+import { SERVICE_API, SERVICE_SENTRY, schedulerAddress, serviceAddress, type InjectorSettings } from './injector-settings.js';
+import type { Container, ContainerPort, EnvVar, Pod, SecurityContext, Toleration, VolumeMount } from './pod-types.js';
+
+export const SIDECAR_CONTAINER_NAME = 'daprd';
+export const UNIX_DOMAIN_SOCKET_DAPRD_PATH = '/var/run/dapr-sockets';
+export const COMPONENTS_SOCKETS_FOLDER_ENV = 'DAPR_COMPONENT_SOCKETS_FOLDER';
+
+export interface SidecarContainerInput {
+  readonly values: SidecarAnnotations;
+  readonly appId: string;
+  readonly namespace: string;
+  readonly pod: Pod;
+  readonly settings: InjectorSettings;
+  /** The placement address after the actors settings are applied (undefined: no flag). */
+  readonly placementAddress: string | undefined;
+  /** `<name>:<address>` for the legacy `--actors-service` flag. */
+  readonly actorsService: string | undefined;
+  readonly volumeMounts: readonly VolumeMount[];
+  readonly componentsSocketsMount: VolumeMount | undefined;
+  readonly nativeSidecar: boolean;
+}
+
+/**
+ * The `daprd` container, built as upstream's `getSidecarContainer` builds it
+ * (Dapr 1.18): same flags in the same order, same env, ports, probes and
+ * security context. Returns diagnostics for values it had to leave out.
+ */
+export function buildSidecarContainer(input: SidecarContainerInput): { container: Container; diagnostics: Diagnostic[] } {
+  const { values, settings } = input;
+  const diagnostics: Diagnostic[] = [];
+
+  const ports: ContainerPort[] = [
+    { name: 'dapr-http', containerPort: SIDECAR_HTTP_PORT },
+    { name: 'dapr-grpc', containerPort: values.grpcPort },
+    { name: 'dapr-internal', containerPort: values.internalGrpcPort },
+    { name: 'dapr-metrics', containerPort: values.metricsPort },
+  ];
+
+  let command = ['/daprd'];
+  let args: string[] = [
+    '--dapr-http-port', String(SIDECAR_HTTP_PORT),
+    '--dapr-grpc-port', String(values.grpcPort),
+    '--dapr-internal-grpc-port', String(values.internalGrpcPort),
+    '--dapr-listen-addresses', values.listenAddresses,
+    '--dapr-public-port', String(SIDECAR_PUBLIC_PORT),
+    '--app-id', input.appId,
+    '--app-protocol', values.appProtocol,
+    '--log-level', values.logLevel,
+    '--dapr-graceful-shutdown-seconds', String(values.gracefulShutdownSeconds),
+    '--mode', settings.mode,
+    '--control-plane-address', serviceAddress(SERVICE_API, settings.controlPlaneNamespace, settings.kubeClusterDomain),
+    '--sentry-address', serviceAddress(SERVICE_SENTRY, settings.controlPlaneNamespace, settings.kubeClusterDomain),
+  ];
+  const push = (...more: string[]): void => {
+    args.push(...more);
+  };
+
+  if (values.appPort > 0) push('--app-port', String(values.appPort));
+  if (values.enableMetrics) push('--enable-metrics', '--metrics-port', String(values.metricsPort));
+  if (values.config !== '') push('--config', values.config);
+  if (values.appChannelAddress !== '') push('--app-channel-address', values.appChannelAddress);
+  if (input.placementAddress !== undefined && input.placementAddress.trim() !== '') push('--placement-host-address', input.placementAddress);
+  else if (input.actorsService) push('--actors-service', input.actorsService);
+  if (settings.remindersService) {
+    push('--reminders-service', `${settings.remindersService.name}:${serviceAddress(settings.remindersService, settings.controlPlaneNamespace, settings.kubeClusterDomain)}`);
+  }
+  if (values.sentryRequestJwtAudiences !== '') push('--sentry-request-jwt-audiences', values.sentryRequestJwtAudiences);
+  // Passed even when false: without the flag, daprd takes the Configuration's setting.
+  if (values.enableApiLogging !== undefined) push(`--enable-api-logging=${String(values.enableApiLogging)}`);
+  if (values.disableBuiltinK8sSecretStore) push('--disable-builtin-k8s-secret-store');
+  if (values.enableAppHealthCheck) {
+    push(
+      '--enable-app-health-check',
+      '--app-health-check-path', values.appHealthCheckPath,
+      '--app-health-probe-interval', String(values.appHealthProbeInterval),
+      '--app-health-probe-timeout', String(values.appHealthProbeTimeout),
+      '--app-health-threshold', String(values.appHealthThreshold),
+    );
+  }
+  if (values.appBindingOptionsTimeout !== undefined) push('--app-binding-options-timeout', values.appBindingOptionsTimeout);
+  if (values.logAsJson) push('--log-as-json');
+  if (values.enableProfiling) push('--enable-profiling');
+  if (settings.mtlsEnabled) push('--enable-mtls');
+  if (values.appSsl) push('--app-ssl');
+  if (values.appMaxConcurrency !== undefined) push('--app-max-concurrency', String(values.appMaxConcurrency));
+  if (values.httpMaxRequestSize !== undefined) push('--dapr-http-max-request-size', String(values.httpMaxRequestSize));
+  if (values.maxBodySize !== '') push('--max-body-size', values.maxBodySize);
+  if (values.httpReadBufferSize !== undefined) push('--dapr-http-read-buffer-size', String(values.httpReadBufferSize));
+  if (values.readBufferSize !== '') push('--read-buffer-size', values.readBufferSize);
+  if (values.unixDomainSocketPath !== '') push('--unix-domain-socket', UNIX_DOMAIN_SOCKET_DAPRD_PATH);
+  if (values.blockShutdownDuration !== undefined) push('--dapr-block-shutdown-duration', values.blockShutdownDuration);
+  if (values.actorsDisseminateTimeout !== undefined) push('--actors-disseminate-timeout', values.actorsDisseminateTimeout);
+  if (values.schedulerHostAddress !== undefined) push('--scheduler-host-address', values.schedulerHostAddress);
+  else if (settings.schedulerEnabled) push('--scheduler-host-address', schedulerAddress(settings.controlPlaneNamespace, settings.kubeClusterDomain));
+  if (values.disableInitEndpoints !== undefined) push('--disable-init-endpoints', values.disableInitEndpoints);
+
+  if (values.enableDebug) {
+    ports.push({ name: 'dapr-debug', containerPort: values.debugPort });
+    command = ['/dlv'];
+    args = ['--listen', `:${values.debugPort}`, '--accept-multiclient', '--headless=true', '--log', '--api-version=2', 'exec', '/daprd', '--', ...args];
+  }
+
+  const securityContext: SecurityContext = {};
+  if (settings.dropAllCapabilities) securityContext.capabilities = { drop: ['ALL'] };
+  if (settings.runAsUser !== undefined) securityContext.runAsUser = settings.runAsUser;
+  if (settings.runAsGroup !== undefined) securityContext.runAsGroup = settings.runAsGroup;
+  securityContext.runAsNonRoot = settings.runAsNonRoot;
+  securityContext.readOnlyRootFilesystem = settings.readOnlyRootFilesystem;
+  securityContext.allowPrivilegeEscalation = false;
+  if (values.seccompProfileType !== '') securityContext.seccompProfile = { type: values.seccompProfileType };
+
+  const env: EnvVar[] = [
+    { name: 'NAMESPACE', value: input.namespace },
+    // Go's encoder leaves out an empty value; so do we.
+    settings.trustAnchorsPem === '' ? { name: 'DAPR_TRUST_ANCHORS' } : { name: 'DAPR_TRUST_ANCHORS', value: settings.trustAnchorsPem },
+    { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    { name: 'DAPR_CONTROLPLANE_NAMESPACE', value: settings.controlPlaneNamespace },
+    { name: 'DAPR_CONTROLPLANE_TRUST_DOMAIN', value: settings.controlPlaneTrustDomain },
+  ];
+  if (settings.enableK8sDownwardApis) env.push({ name: 'DAPR_HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
+
+  const plain = parseEnvAnnotation(ANNOTATIONS.env.key, values.env, false);
+  const secret = parseEnvAnnotation(ANNOTATIONS.envFromSecret.key, values.envFromSecret, true);
+  diagnostics.push(...plain.diagnostics, ...secret.diagnostics);
+  env.push(...plain.vars, ...secret.vars);
+  const envKeys = [...plain.keys, ...secret.keys];
+  if (envKeys.length > 0) env.push({ name: 'DAPR_ENV_KEYS', value: envKeys.join(' ') });
+
+  // Windows containers need administrator rights to install certificates
+  // into the root store when SSL_CERT_DIR is set (upstream's special case).
+  if (env.some((variable) => variable.name === 'SSL_CERT_DIR')) {
+    securityContext.windowsOptions = { runAsUserName: 'ContainerAdministrator' };
+    securityContext.runAsNonRoot = false;
+    securityContext.readOnlyRootFilesystem = false;
+    delete securityContext.runAsUser;
+    delete securityContext.runAsGroup;
+  }
+
+  const volumeMounts = [...input.volumeMounts];
+  if (input.componentsSocketsMount) {
+    volumeMounts.push(input.componentsSocketsMount);
+    env.push({ name: COMPONENTS_SOCKETS_FOLDER_ENV, value: input.componentsSocketsMount.mountPath });
+  }
+  if (values.apiTokenSecret !== '') env.push({ name: 'DAPR_API_TOKEN', valueFrom: { secretKeyRef: { name: values.apiTokenSecret, key: 'token' } } });
+  if (values.appTokenSecret !== '') env.push({ name: 'APP_API_TOKEN', valueFrom: { secretKeyRef: { name: values.appTokenSecret, key: 'token' } } });
+
+  const entrypoint = podHasAnyToleration(settings.ignoreEntrypointTolerations, input.pod.spec?.tolerations ?? []) ? { command, args } : { args: [...command, ...args] };
+
+  const container: Container = {
+    name: SIDECAR_CONTAINER_NAME,
+    image: values.sidecarImage !== '' ? values.sidecarImage : settings.sidecarImage,
+    ...entrypoint,
+    ports,
+    env,
+    resources: resourceRequirements(values),
+    ...(input.nativeSidecar ? { restartPolicy: 'Always' } : {}),
+    ...(volumeMounts.length > 0 ? { volumeMounts } : {}),
+    livenessProbe: probe(
+      { tcpSocket: { port: SIDECAR_PUBLIC_PORT } },
+      values.livenessProbeDelaySeconds,
+      values.livenessProbeTimeoutSeconds,
+      values.livenessProbePeriodSeconds,
+      values.livenessProbeThreshold,
+    ),
+    readinessProbe: probe(
+      { httpGet: { path: '/v1.0/healthz', port: SIDECAR_PUBLIC_PORT } },
+      values.readinessProbeDelaySeconds,
+      values.readinessProbeTimeoutSeconds,
+      values.readinessProbePeriodSeconds,
+      values.readinessProbeThreshold,
+    ),
+    imagePullPolicy: settings.imagePullPolicy,
+    securityContext,
+  };
+  return { container, diagnostics };
+}
+
+/** Go's encoder omits zero-valued probe fields; the API server then applies its own defaults. */
+function probe(handler: object, delay: number, timeout: number, period: number, threshold: number): Container['livenessProbe'] {
+  return {
+    ...handler,
+    ...(delay !== 0 ? { initialDelaySeconds: delay } : {}),
+    ...(timeout !== 0 ? { timeoutSeconds: timeout } : {}),
+    ...(period !== 0 ? { periodSeconds: period } : {}),
+    ...(threshold !== 0 ? { failureThreshold: threshold } : {}),
+  };
+}
+
+/**
+ * Requests and limits from the four annotations. As upstream does, one
+ * malformed quantity drops them all (the check step warns about it).
+ */
+function resourceRequirements(values: SidecarAnnotations): NonNullable<Container['resources']> {
+  const requests: Record<string, string> = {};
+  const limits: Record<string, string> = {};
+  const entries = [
+    [values.cpuRequest, requests, 'cpu'],
+    [values.cpuLimit, limits, 'cpu'],
+    [values.memoryRequest, requests, 'memory'],
+    [values.memoryLimit, limits, 'memory'],
+  ] as const;
+  for (const [raw, target, resource] of entries) {
+    if (raw === '') continue;
+    if (parseQuantity(raw) === undefined) return {};
+    target[resource] = raw;
+  }
+  return {
+    ...(Object.keys(limits).length > 0 ? { limits } : {}),
+    ...(Object.keys(requests).length > 0 ? { requests } : {}),
+  };
+}
+
+/** Upstream compares tolerations field by field (Go struct equality). */
+function podHasAnyToleration(wanted: readonly Toleration[], present: readonly Toleration[]): boolean {
+  return wanted.some((w) => present.some((p) => sameToleration(w, p)));
+}
+
+function sameToleration(a: Toleration, b: Toleration): boolean {
+  return (
+    (a.key ?? '') === (b.key ?? '') &&
+    (a.operator ?? '') === (b.operator ?? '') &&
+    (a.value ?? '') === (b.value ?? '') &&
+    (a.effect ?? '') === (b.effect ?? '') &&
+    (a.tolerationSeconds ?? null) === (b.tolerationSeconds ?? null)
+  );
+}
