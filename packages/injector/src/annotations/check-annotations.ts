@@ -151,11 +151,11 @@ const PROBE_SETTINGS = [
 ] as const satisfies readonly AnnotationName[];
 
 function checkPorts(parsed: ParsedAnnotations): Diagnostic[] {
-  const { values, present } = parsed;
+  const { values, present, invalid } = parsed;
   const out: Diagnostic[] = [];
 
   const appKey = ANNOTATIONS.appPort.key;
-  if (present.has('appPort')) {
+  if (present.has('appPort') && !invalid.has('appPort')) {
     if (values.appPort > 65535) {
       out.push(denial('invalid_port', appKey, `${appKey}: ${values.appPort} is not a port number; use 1 to 65535`));
     } else if (values.appPort <= 0) {

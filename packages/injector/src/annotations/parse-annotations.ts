@@ -6,6 +6,8 @@ export interface ParsedAnnotations {
   readonly values: SidecarAnnotations;
   /** The table entries whose annotation is present on the pod (even if its value was unusable). */
   readonly present: ReadonlySet<AnnotationName>;
+  /** The entries whose value could not be parsed (their default stands). */
+  readonly invalid: ReadonlySet<AnnotationName>;
   /** Per-value problems: unparsable values (the default is used, as upstream does) and unknown keys. */
   readonly diagnostics: readonly Diagnostic[];
 }
@@ -23,6 +25,7 @@ export function parseAnnotations(annotations: Readonly<Record<string, string>> |
   const source = annotations ?? {};
   const values: Record<string, unknown> = {};
   const present = new Set<AnnotationName>();
+  const invalid = new Set<AnnotationName>();
   const diagnostics: Diagnostic[] = [];
 
   for (const [name, spec] of Object.entries(ANNOTATIONS) as [AnnotationName, AnnotationSpec][]) {
@@ -33,10 +36,11 @@ export function parseAnnotations(annotations: Readonly<Record<string, string>> |
     if (ADDRESS_KEYS.has(spec.key)) raw = trimQuotesAndSpace(raw);
     const parsed = parseValue(spec, raw, diagnostics);
     if (parsed !== undefined) values[name] = parsed;
+    else if (spec.kind === 'int' || spec.kind === 'optional-int') invalid.add(name);
   }
 
   diagnostics.push(...unknownKeys(source));
-  return { values: values as SidecarAnnotations, present, diagnostics };
+  return { values: values as SidecarAnnotations, present, invalid, diagnostics };
 }
 
 function defaultOf(spec: AnnotationSpec): unknown {
@@ -71,7 +75,7 @@ function parseValue(spec: AnnotationSpec, raw: string, diagnostics: Diagnostic[]
     case 'optional-int': {
       const value = parseGoInt(raw);
       if (value === undefined) {
-        const fallback = spec.kind === 'int' ? `the default ${spec.default} is used` : 'the annotation is ignored';
+        const fallback = spec.kind === 'int' && spec.default !== 0 ? `the default ${spec.default} is used` : 'the annotation is ignored';
         diagnostics.push(warning('invalid_int', spec.key, `${spec.key}: ${quote(raw)} is not an integer, so ${fallback}; write a plain number such as "8080"`));
       }
       return value;

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { silentLogger } from '@tsdapr/runtime';
+import { trustAnchorsFile } from './trust-anchors-file.js';
+
+const PEM_A = '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n';
+const PEM_B = '-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n';
+
+void test('waits for the file, loads it, follows changes and ignores content without a certificate', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsdapr-anchors-'));
+  const path = join(dir, 'ca.crt');
+  const source = trustAnchorsFile({ path, logger: silentLogger(), pollMs: 10 });
+  const seen: string[] = [];
+  source.onChange((pem) => seen.push(pem));
+  const abort = new AbortController();
+  const running = source.runner(abort.signal);
+  try {
+    assert.equal(source.current(), undefined);
+    setTimeout(() => writeFileSync(path, PEM_A), 30);
+    assert.equal(await source.waitUntilLoaded(abort.signal), true);
+    assert.equal(source.current(), PEM_A);
+    writeFileSync(path, 'garbage');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(source.current(), PEM_A);
+    writeFileSync(path, PEM_B);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(source.current(), PEM_B);
+    assert.deepEqual(seen, [PEM_A, PEM_B]);
+  } finally {
+    abort.abort();
+    await running;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
