@@ -23,7 +23,9 @@ export type PlacementErrorCode =
   /** A stream whose Host messages switch namespace after the first. */
   | 'namespace_changed'
   /** More messages than any sidecar sends. */
-  | 'report_flood';
+  | 'report_flood'
+  /** Placement's own serving certificate cannot be loaded. */
+  | 'serving_identity';
 
 export class PlacementError extends TsdaprError {
   declare readonly code: PlacementErrorCode;

@@ -1,0 +1,194 @@
+import { credentials as grpcCredentials, type ChannelCredentials, type ChannelOptions, type ClientDuplexStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { placementService } from '@tsdapr/grpc';
+import type { WireHost } from './check-host.js';
+
+/** A `PlacementOrder` as a client decodes it (64-bit numbers as strings). */
+export interface ReceivedOrder {
+  readonly operation: string;
+  readonly version: string;
+  readonly tables: {
+    readonly version: string;
+    readonly replication_factor: string;
+    readonly entries: Record<string, { readonly load_map: Record<string, WireHost> }>;
+  } | null;
+}
+
+export interface SidecarClientOptions {
+  /** host:port of a placement server. */
+  readonly address: string;
+  /** The sidecar's `name` (`<ip>:<port>`), app id, namespace and actor types. */
+  readonly name: string;
+  readonly id: string;
+  readonly namespace: string;
+  readonly entities?: readonly string[];
+  readonly credentials?: ChannelCredentials;
+  readonly channelOptions?: ChannelOptions;
+  /** Ack orders as daprd does (default true). Off: a sidecar that never acks. */
+  readonly autoAck?: boolean;
+  /** Send the REPORT on connect (default true). Off: for tests that open with something else. */
+  readonly initialReport?: boolean;
+}
+
+/**
+ * A client that behaves like a v1.17 daprd on the placement stream: it
+ * REPORTs on connect (api_level 20, no version), acks each lock, update and
+ * unlock with the order's version, closes the stream on an update older
+ * than its lock, and keeps the last table it was unlocked with. For tests
+ * and load generation.
+ */
+export class SidecarClient {
+  readonly orders: ReceivedOrder[] = [];
+  /** The stream's final status, once it ended. */
+  readonly ended: Promise<StatusObject>;
+  /** The table of the last completed round (after its unlock), and that round's version. */
+  table: ReceivedOrder['tables'] = null;
+  unlockedVersion: number | undefined;
+  private readonly call: ClientDuplexStream<WireHost, ReceivedOrder>;
+  private readonly client: InstanceType<ReturnType<typeof placementService>['Client']>;
+  private version = 0;
+  private pendingTable: ReceivedOrder['tables'] = null;
+  private phase = 'REPORT';
+  private endedStatus: StatusObject | undefined;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(readonly options: SidecarClientOptions) {
+    const { Client } = placementService();
+    this.client = new Client(options.address, options.credentials ?? grpcCredentials.createInsecure(), options.channelOptions);
+    this.call = (this.client as unknown as { ReportDaprStatus(): ClientDuplexStream<WireHost, ReceivedOrder> }).ReportDaprStatus();
+    this.ended = new Promise((resolve) => {
+      const finish = (status: StatusObject): void => {
+        if (this.endedStatus) return;
+        this.endedStatus = status;
+        resolve(status);
+        this.notify();
+      };
+      this.call.on('status', finish);
+      this.call.on('error', (err: ServiceError) => finish({ code: err.code, details: err.details, metadata: err.metadata }));
+    });
+    this.call.on('data', (order: ReceivedOrder) => this.onOrder(order));
+    if (options.initialReport !== false) this.report(options.entities ?? []);
+  }
+
+  /** The orders so far in short form: `lock@1`, `update@1{a:h1,h2}`, `unlock@1`. */
+  get log(): string[] {
+    return this.orders.map((order) => {
+      if (!order.tables) return `${order.operation}@${order.version}`;
+      const entries = Object.entries(order.tables.entries)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([type, table]) => `${type}:${Object.keys(table.load_map).sort().join(',')}`)
+        .join(';');
+      return `${order.operation}@${order.version}{${entries}}`;
+    });
+  }
+
+  /** The hosts of each actor type in the last completed round: `{ a: ['h1', 'h2'] }`. */
+  get members(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const [type, table] of Object.entries(this.table?.entries ?? {})) out[type] = Object.keys(table.load_map).sort();
+    return out;
+  }
+
+  get status(): StatusObject | undefined {
+    return this.endedStatus;
+  }
+
+  /** Sends a raw Host message (for bad-input tests). */
+  send(message: WireHost): void {
+    if (!this.endedStatus) this.call.write(message);
+  }
+
+  /** Reports new actor types, as daprd does when they change. */
+  report(entities: readonly string[]): void {
+    this.send({ operation: 'REPORT', name: this.options.name, id: this.options.id, namespace: this.options.namespace, entities: [...entities], api_level: 20 });
+  }
+
+  /** Resolves once `predicate` holds (checked after every order and at the end), or rejects after `timeoutMs`. */
+  waitFor(predicate: (client: this) => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+    if (predicate(this)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!predicate(this)) return;
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`${this.options.name}: timed out after ${timeoutMs}ms waiting for ${what}; orders: ${this.log.join(' ')}; status: ${JSON.stringify(this.endedStatus ?? null)}`));
+      }, timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+
+  /** Waits until the last completed round's table has exactly these hosts per actor type. */
+  waitForMembers(members: Record<string, string[]>, timeoutMs = 5000): Promise<void> {
+    const want = JSON.stringify(sortMembers(members));
+    return this.waitFor((client) => JSON.stringify(sortMembers(client.members)) === want, timeoutMs, `members ${want}`);
+  }
+
+  /** Waits for the stream to end and returns its status. */
+  async waitEnded(timeoutMs = 5000): Promise<StatusObject> {
+    await this.waitFor((client) => client.status !== undefined, timeoutMs, 'the stream to end');
+    return this.endedStatus as StatusObject;
+  }
+
+  /** Half-closes the stream and the channel, as a sidecar shutting down does. */
+  close(): void {
+    this.call.end();
+    this.client.close();
+  }
+
+  /** Cancels the call (RST_STREAM), as a sidecar that gives up does. */
+  cancel(): void {
+    this.call.cancel();
+    this.client.close();
+  }
+
+  private onOrder(order: ReceivedOrder): void {
+    this.orders.push(order);
+    const version = Number(order.version) || Number(order.tables?.version ?? 0);
+    if (this.options.autoAck !== false) {
+      switch (order.operation) {
+        case 'lock':
+          this.version = version;
+          this.phase = 'LOCK';
+          this.ack('LOCK');
+          break;
+        case 'update':
+          if (version < this.version) {
+            this.close();
+            break;
+          }
+          this.pendingTable = order.tables;
+          this.phase = 'UPDATE';
+          this.ack('UPDATE');
+          break;
+        case 'unlock':
+          if (this.phase !== 'UPDATE') break;
+          this.version = version;
+          this.phase = 'UNLOCK';
+          this.table = this.pendingTable;
+          this.unlockedVersion = version;
+          this.ack('UNLOCK');
+          break;
+        default:
+          this.close();
+      }
+    }
+    this.notify();
+  }
+
+  private ack(operation: 'LOCK' | 'UPDATE' | 'UNLOCK'): void {
+    this.send({ operation, version: String(this.version), id: this.options.id, namespace: this.options.namespace });
+  }
+
+  private notify(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}
+
+function sortMembers(members: Record<string, string[]>): Array<[string, string[]]> {
+  return Object.entries(members)
+    .map(([type, hosts]): [string, string[]] => [type, [...hosts].sort()])
+    .sort(([a], [b]) => (a < b ? -1 : 1));
+}
