@@ -170,6 +170,12 @@ export function createPlacement(options: PlacementOptions, deps: PlacementDeps):
           handler,
           logger,
           onBound: (port) => {
+            // grpc-js 1.14 subscribes to certificate providers before it
+            // registers the server's watcher, so material that was already
+            // loaded (a provider that answers synchronously) never reaches
+            // the server. Re-announcing it once bound does.
+            const loaded = identity?.material.currentIdentity;
+            if (loaded) identity.material.setIdentity(loaded);
             grpcReady(true);
             deps.onListening?.('grpc', port);
           },
