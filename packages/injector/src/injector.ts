@@ -4,6 +4,7 @@ import { loadKubeConfig } from '@tsdapr/kube';
 import { Readiness, adminServer, createMetricsRegistry, healthRoutes, metricsRoutes, runAll, type Logger, type Runner } from '@tsdapr/runtime';
 import { caBundleController } from './controllers/ca-bundle-controller.js';
 import { apiServerSupportsNativeSidecars, resolveServiceAccountUids } from './controllers/cluster-facts.js';
+import { missedInjectionController } from './controllers/missed-injection/missed-injection-controller.js';
 import { mtlsSetting } from './controllers/mtls-config.js';
 import { createInjectorMetrics } from './metrics.js';
 import type { InjectorOptions } from './options.js';
@@ -36,9 +37,10 @@ export interface Injector {
 /**
  * The sidecar injector: the admission webhook on `--port` (4000), health on
  * `--healthz-port` (8080), metrics on `--metrics-port` (9090), the trust
- * anchors file watch, the `daprsystem` mTLS watch, and the controller that
- * keeps the MutatingWebhookConfiguration's caBundle current. The admission
- * path only reads memory; it never calls the API server or Sentry.
+ * anchors file watch, the `daprsystem` mTLS watch, the controller that keeps
+ * the MutatingWebhookConfiguration's caBundle current, and the one that
+ * reports pods created without their sidecar. The admission path only reads
+ * memory; it never calls the API server or Sentry.
  */
 export function createInjector(options: InjectorOptions, deps: InjectorDeps): Injector {
   const logger = deps.logger;
@@ -120,6 +122,7 @@ export function createInjector(options: InjectorOptions, deps: InjectorDeps): In
           }),
         );
       }
+      if (options.reportMissedInjections) runners.push(missedInjectionController({ kubeConfig, logger, metrics }).runner);
       logger.info(
         { namespace: options.namespace, sidecarImage: options.sidecar.sidecarImage, trustAnchorsFile: options.trustAnchorsFile, nativeSidecarsSupported, allowList: allowList.length },
         'starting the sidecar injector',

@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** Upstream's metric names (dapr_injector_*), plus tsdapr's own (tsdapr_injector_*). */
 export interface InjectorMetrics {
@@ -10,6 +10,9 @@ export interface InjectorMetrics {
   /** Warnings and denials returned to clients, by diagnostic code. */
   readonly diagnostics: Counter<'severity' | 'code'>;
   readonly caBundlePatches: Counter<'result'>;
+  /** Pods found with dapr.io/enabled "true" but no daprd (reported as Events). */
+  readonly missedInjections: Counter;
+  readonly missedInjectionsPending: Gauge;
 }
 
 export type AdmissionOutcome = 'injected' | 'already_injected' | 'not_enabled' | 'unauthorized' | 'not_pod' | 'denied' | 'invalid_pod' | 'error' | 'bad_request';
@@ -29,5 +32,7 @@ export function createInjectorMetrics(registry: Registry): InjectorMetrics {
     }),
     diagnostics: new Counter({ name: 'tsdapr_injector_annotation_diagnostics_total', help: 'Warnings and denials about pod annotations, by code.', labelNames: ['severity', 'code'], registers }),
     caBundlePatches: new Counter({ name: 'tsdapr_injector_ca_bundle_patches_total', help: 'Attempts to update the MutatingWebhookConfiguration caBundle, by result.', labelNames: ['result'], registers }),
+    missedInjections: new Counter({ name: 'tsdapr_injector_missed_injections_total', help: 'Pods found with dapr.io/enabled "true" but without a daprd sidecar, each reported once.', registers }),
+    missedInjectionsPending: new Gauge({ name: 'tsdapr_injector_missed_injection_pods', help: 'Pods that currently have dapr.io/enabled "true" but no daprd sidecar.', registers }),
   };
 }

@@ -29,6 +29,7 @@ export const INJECTOR_FLAGS = {
   'trust-anchors-file': { type: 'string', default: '/var/run/dapr.io/tls/ca.crt', env: 'DAPR_TRUST_ANCHORS_FILE', help: 'trust anchors given to sidecars as DAPR_TRUST_ANCHORS' },
   'webhook-configuration-name': { type: 'string', default: 'dapr-sidecar-injector', help: 'MutatingWebhookConfiguration whose caBundle the injector keeps current' },
   'patch-webhook-ca-bundle': { type: 'bool', default: true, help: 'keep the caBundle of the MutatingWebhookConfiguration current' },
+  'report-missed-injections': { type: 'bool', default: true, help: 'watch pods and report those created without their daprd sidecar (Event + metric)' },
 
   namespace: { type: 'string', default: '', env: 'NAMESPACE', help: 'the control-plane namespace (required)' },
   'sidecar-image': { type: 'string', default: '', env: 'SIDECAR_IMAGE', help: 'daprd image (required)' },
@@ -68,6 +69,7 @@ export interface InjectorOptions {
   readonly trustAnchorsFile: string;
   readonly webhookConfigurationName: string;
   readonly patchWebhookCaBundle: boolean;
+  readonly reportMissedInjections: boolean;
   readonly namespace: string;
   readonly allowedServiceAccounts: readonly string[];
   readonly sidecar: StaticSidecarSettings;
@@ -140,6 +142,7 @@ export function parseInjectorOptions(argv: readonly string[], env: Readonly<Reco
     trustAnchorsFile: flags['trust-anchors-file'],
     webhookConfigurationName: flags['webhook-configuration-name'],
     patchWebhookCaBundle: flags['patch-webhook-ca-bundle'],
+    reportMissedInjections: flags['report-missed-injections'],
     namespace: flags.namespace,
     allowedServiceAccounts: [...flags['allowed-service-accounts'], ...flags['allowed-service-accounts-prefix-names'].map((prefix) => (prefix.endsWith('*') ? prefix : `${prefix}*`))],
     sidecar,

@@ -260,11 +260,33 @@ void describe('injector against a real kube-apiserver', { timeout: 300_000 }, ()
     assert.ok(warnings.some((w) => w.includes(`system:serviceaccount:${ns.name}:${sa} may not create pods with a daprd sidecar`)), `warnings: ${JSON.stringify(warnings)}`);
   });
 
-  void test('with the injector stopped, pods are still created (failurePolicy Ignore), without a sidecar', async () => {
+  void test('with the injector stopped, pods are still created without a sidecar, and reported once it is back', async () => {
     await stopInjector?.();
     stopInjector = undefined;
     const created = await core().createNamespacedPod({ namespace: ns.name, body: annotatedPod('while-down', { 'dapr.io/app-id': 'while-down' }) });
     assert.deepEqual(created.spec?.containers?.map((c) => c.name), ['app']);
+
+    stopInjector = await startInjector(requireTestCluster());
+    const event = await pollUntil(
+      'a DaprSidecarMissing Event for the pod created while the injector was down',
+      async () => {
+        const list = await core().listNamespacedEvent({ namespace: ns.name, fieldSelector: 'involvedObject.name=while-down' });
+        return list.items.find((e) => e.reason === 'DaprSidecarMissing');
+      },
+      WAIT,
+    );
+    assert.equal(event.type, 'Warning');
+    assert.equal(event.involvedObject.kind, 'Pod');
+    assert.match(event.message ?? '', /has dapr\.io\/enabled: "true" but no daprd sidecar/);
+    // And the restarted injector injects again, with a new certificate the caBundle now follows.
+    await pollUntil(
+      'the restarted injector to inject again',
+      async () => {
+        const dry = await core().createNamespacedPod({ namespace: ns.name, body: annotatedPod('dry-run-2', { 'dapr.io/app-id': 'dry' }), dryRun: 'All' });
+        return dry.spec?.containers?.some((c) => c.name === 'daprd') ? true : undefined;
+      },
+      WAIT,
+    );
   });
 });
 
