@@ -38,6 +38,8 @@ export interface SidecarClientOptions {
  */
 export class SidecarClient {
   readonly orders: ReceivedOrder[] = [];
+  /** When this client opened its stream (ms since the epoch). */
+  readonly createdAt = Date.now();
   /** The stream's final status, once it ended. */
   readonly ended: Promise<StatusObject>;
   /** The table of the last completed round (after its unlock), and that round's version. */
