@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createCsr, parseCsr } from './csr.js';
 import { CsrError, type CsrErrorCode } from './errors.js';
@@ -7,12 +7,12 @@ import { ALGORITHM_IDS, ecKey, handMadeCsr, openssl, rsaKey, withTempDir, write 
 import { generateKeyPair } from './key-pair.js';
 import { encodePem } from './pem.js';
 
-function spkiOf(key: import('node:crypto').KeyObject): Buffer {
+function spkiOf(key: KeyObject): Buffer {
   return createPublicKey(key).export({ type: 'spki', format: 'der' });
 }
 
 describe('parseCsr accepts what daprd and other clients send', () => {
-  const cases: { name: string; make: () => { csr: string | Uint8Array; key: import('node:crypto').KeyObject }; algorithm: string }[] = [
+  const cases: { name: string; make: () => { csr: string | Uint8Array; key: KeyObject }; algorithm: string }[] = [
     { name: 'P-256 from createCsr', algorithm: 'ecdsa-p256', make: () => keyed(generateKeyPair('ecdsa-p256').privateKey) },
     { name: 'Ed25519 from createCsr', algorithm: 'ed25519', make: () => keyed(generateKeyPair('ed25519').privateKey) },
     { name: 'RSA-2048 from createCsr', algorithm: 'rsa', make: () => keyed(rsaKey(2048)) },
@@ -21,7 +21,7 @@ describe('parseCsr accepts what daprd and other clients send', () => {
       algorithm: 'ecdsa-p256',
       make: () => {
         const { csr, key } = keyed(generateKeyPair('ecdsa-p256').privateKey);
-        return { csr: new TextEncoder().encode(csr as string), key };
+        return { csr: new TextEncoder().encode(csr), key };
       },
     },
     {
@@ -37,7 +37,7 @@ describe('parseCsr accepts what daprd and other clients send', () => {
       algorithm: 'ecdsa-p256',
       make: () => {
         const { csr, key } = keyed(generateKeyPair('ecdsa-p256').privateKey);
-        return { csr: `subject=\r\n${(csr as string).replace(/\n/g, '\r\n')}trailing`, key };
+        return { csr: `subject=\r\n${csr.replace(/\n/g, '\r\n')}trailing`, key };
       },
     },
   ];
@@ -67,7 +67,7 @@ describe('parseCsr accepts what daprd and other clients send', () => {
   });
 });
 
-function keyed(privateKey: import('node:crypto').KeyObject): { csr: string; key: import('node:crypto').KeyObject } {
+function keyed(privateKey: KeyObject): { csr: string; key: KeyObject } {
   return { csr: createCsr(privateKey), key: privateKey };
 }
 

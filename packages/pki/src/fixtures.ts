@@ -53,7 +53,7 @@ export function ecKey(namedCurve: string): KeyObject {
   return generateKeyPairSync('ec', { namedCurve }).privateKey;
 }
 
-/** Runs openssl with files in a fresh directory; returns stdout. */
+/** Runs fn with a fresh temporary directory, removed afterwards. */
 export function withTempDir<T>(fn: (dir: string) => T): T {
   const dir = mkdtempSync(join(tmpdir(), 'tsdapr-pki-'));
   try {
@@ -63,6 +63,16 @@ export function withTempDir<T>(fn: (dir: string) => T): T {
   }
 }
 
+export async function withTempDirAsync<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'tsdapr-pki-'));
+  try {
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs the openssl CLI in dir; returns stdout. */
 export function openssl(args: readonly string[], options: { cwd: string }): string {
   return execFileSync('openssl', args, { cwd: options.cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
@@ -97,6 +107,9 @@ export function opensslCa(
     dir,
     `${p}ext.cnf`,
     [
+      '[req]',
+      'distinguished_name = dn',
+      '[dn]',
       '[root]',
       'basicConstraints = critical, CA:TRUE',
       'keyUsage = critical, keyCertSign, cRLSign',
@@ -109,8 +122,8 @@ export function opensslCa(
       '',
     ].join('\n'),
   );
-  openssl(['req', '-new', '-x509', '-key', `${p}root.key`, '-subj', `/O=${p}byo-root`, '-days', days, '-config', '/dev/null', '-extensions', 'root', '-extfile', `${p}ext.cnf`, '-out', `${p}root.pem`], { cwd: dir });
-  openssl(['req', '-new', '-key', `${p}int.key`, '-subj', `/O=${p}byo-issuer`, '-config', '/dev/null', '-out', `${p}int.csr`], { cwd: dir });
+  openssl(['req', '-new', '-x509', '-key', `${p}root.key`, '-subj', `/O=${p}byo-root`, '-days', days, '-config', `${p}ext.cnf`, '-extensions', 'root', '-out', `${p}root.pem`], { cwd: dir });
+  openssl(['req', '-new', '-key', `${p}int.key`, '-subj', `/O=${p}byo-issuer`, '-config', `${p}ext.cnf`, '-out', `${p}int.csr`], { cwd: dir });
   openssl(
     ['x509', '-req', '-in', `${p}int.csr`, '-CA', `${p}root.pem`, '-CAkey', `${p}root.key`, '-CAcreateserial', '-days', days, '-extfile', `${p}ext.cnf`, '-extensions', 'int', '-out', `${p}int.pem`],
     { cwd: dir },

@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { DerReader, DerError, bitStringBytes, contentOf, oidToString, rawOf, type Tlv } from './der-reader.js';
 import { TAG } from './der-writer.js';
-import { oidName } from './oids.js';
+import { oidName, type OidName } from './oids.js';
 
 /** Key types sentry certifies: the CSR keys daprd 1.17 (P-256) and 1.18 (Ed25519, RSA) send. */
 export type LeafKeyAlgorithm = 'ecdsa-p256' | 'ed25519' | 'rsa';
@@ -11,6 +11,8 @@ export const MAX_RSA_BITS = 8192;
 
 /** Why a public key is refused, as a sentence ending without a period. */
 export class UnsupportedKeyError extends Error {}
+
+const UNSUPPORTED_KEY_NAMES: Partial<Record<OidName, string>> = { ed448: 'Ed448', rsassaPss: 'RSASSA-PSS', dsa: 'DSA' };
 
 export interface ImportedPublicKey {
   readonly publicKey: KeyObject;
@@ -50,49 +52,38 @@ export function importSubjectPublicKey(buf: Uint8Array, value: Tlv): ImportedPub
 
   const name = oidName(contentOf(buf, algOid));
   let imported: Omit<ImportedPublicKey, 'spki'>;
-  switch (name) {
-    case 'ecPublicKey': {
-      const curve = params?.tag === TAG.oid ? oidName(contentOf(buf, params)) : undefined;
-      if (curve !== 'prime256v1') {
-        const described = curve === 'secp384r1' ? 'P-384' : curve === 'secp521r1' ? 'P-521' : params?.tag === TAG.oid ? `curve ${oidToString(contentOf(buf, params))}` : 'explicit curve parameters';
-        throw new UnsupportedKeyError(`ECDSA key on ${described} is not supported; use P-256 or Ed25519`);
-      }
-      if (key.length !== 65 || key[0] !== 0x04) {
-        throw new UnsupportedKeyError('P-256 public key must be an uncompressed point (65 bytes starting with 0x04)');
-      }
-      imported = {
-        keyAlgorithm: 'ecdsa-p256',
-        publicKey: createPublicKey({
-          key: { kty: 'EC', crv: 'P-256', x: key.toString('base64url', 1, 33), y: key.toString('base64url', 33, 65) },
-          format: 'jwk',
-        }),
-      };
-      break;
+  if (name === 'ecPublicKey') {
+    const curve = params?.tag === TAG.oid ? oidName(contentOf(buf, params)) : undefined;
+    if (curve !== 'prime256v1') {
+      const described =
+        curve === 'secp384r1' ? 'P-384' : curve === 'secp521r1' ? 'P-521' : params?.tag === TAG.oid ? `curve ${oidToString(contentOf(buf, params))}` : 'explicit curve parameters';
+      throw new UnsupportedKeyError(`ECDSA key on ${described} is not supported; use P-256 or Ed25519`);
     }
-    case 'ed25519': {
-      if (params !== undefined) throw new DerError('Ed25519 AlgorithmIdentifier must not have parameters');
-      if (key.length !== 32) throw new DerError(`Ed25519 public key must be 32 bytes, got ${key.length}`);
-      imported = {
-        keyAlgorithm: 'ed25519',
-        publicKey: createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: key.toString('base64url') }, format: 'jwk' }),
-      };
-      break;
+    if (key.length !== 65 || key[0] !== 0x04) {
+      throw new UnsupportedKeyError('P-256 public key must be an uncompressed point (65 bytes starting with 0x04)');
     }
-    case 'rsaEncryption': {
-      if (params !== undefined && params.tag !== TAG.null) throw new DerError('rsaEncryption parameters must be NULL');
-      const publicKey = createPublicKey({ key: key, format: 'der', type: 'pkcs1' });
-      checkRsaSize(publicKey);
-      imported = { keyAlgorithm: 'rsa', publicKey };
-      break;
-    }
-    case 'ed448':
-      throw new UnsupportedKeyError('Ed448 keys are not supported; use Ed25519 or ECDSA P-256');
-    case 'rsassaPss':
-      throw new UnsupportedKeyError('RSASSA-PSS keys are not supported; use an rsaEncryption key, Ed25519 or ECDSA P-256');
-    case 'dsa':
-      throw new UnsupportedKeyError('DSA keys are not supported; use Ed25519 or ECDSA P-256');
-    default:
-      throw new UnsupportedKeyError(`public key algorithm ${oidToString(contentOf(buf, algOid))} is not supported; use Ed25519 or ECDSA P-256`);
+    imported = {
+      keyAlgorithm: 'ecdsa-p256',
+      publicKey: createPublicKey({
+        key: { kty: 'EC', crv: 'P-256', x: key.toString('base64url', 1, 33), y: key.toString('base64url', 33, 65) },
+        format: 'jwk',
+      }),
+    };
+  } else if (name === 'ed25519') {
+    if (params !== undefined) throw new DerError('Ed25519 AlgorithmIdentifier must not have parameters');
+    if (key.length !== 32) throw new DerError(`Ed25519 public key must be 32 bytes, got ${key.length}`);
+    imported = {
+      keyAlgorithm: 'ed25519',
+      publicKey: createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: key.toString('base64url') }, format: 'jwk' }),
+    };
+  } else if (name === 'rsaEncryption') {
+    if (params !== undefined && params.tag !== TAG.null) throw new DerError('rsaEncryption parameters must be NULL');
+    const publicKey = createPublicKey({ key, format: 'der', type: 'pkcs1' });
+    checkRsaSize(publicKey);
+    imported = { keyAlgorithm: 'rsa', publicKey };
+  } else {
+    const known = name === undefined ? undefined : UNSUPPORTED_KEY_NAMES[name];
+    throw new UnsupportedKeyError(`${known ?? `public key algorithm ${oidToString(contentOf(buf, algOid))}`} keys are not supported; use Ed25519 or ECDSA P-256`);
   }
   knownSpki.set(imported.publicKey, spki);
   return { ...imported, spki };
@@ -118,7 +109,12 @@ export function leafKeyAlgorithm(publicKey: KeyObject): LeafKeyAlgorithm {
     case 'rsa':
       checkRsaSize(publicKey);
       return 'rsa';
-    default:
+    case 'dsa':
+    case 'ed448':
+    case 'rsa-pss':
+    case 'x25519':
+    case 'x448':
+    case undefined:
       throw new UnsupportedKeyError(`${publicKey.asymmetricKeyType ?? 'unknown'} keys are not supported; use Ed25519 or ECDSA P-256`);
   }
 }

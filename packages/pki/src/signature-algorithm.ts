@@ -41,7 +41,12 @@ export function signatureAlgorithmFor(privateKey: KeyObject): SignatureAlgorithm
       const bits = privateKey.asymmetricKeyDetails?.modulusLength ?? 0;
       return bits >= 2048 ? ALGORITHMS.rsa : `RSA keys of ${bits} bits are too small (at least 2048 bits are required)`;
     }
-    default:
+    case 'dsa':
+    case 'ed448':
+    case 'rsa-pss':
+    case 'x25519':
+    case 'x448':
+    case undefined:
       return `${privateKey.asymmetricKeyType ?? 'unknown'} keys are not supported (use ECDSA, Ed25519 or RSA)`;
   }
 }
