@@ -46,9 +46,15 @@ export class TlsMaterial implements CertificateProvider {
     for (const listener of this.caListeners) listener(this.caUpdate());
   }
 
+  // The current value reaches a new listener on a later tick, never inside
+  // the add call: grpc-js registers its own watcher only after adding ours,
+  // so a synchronous first update would be lost and the server would drop
+  // every connection as "credentials not loaded".
   addCaCertificateListener(listener: CaListener): void {
     this.caListeners.add(listener);
-    if (this.anchorsPem !== undefined) listener(this.caUpdate());
+    queueMicrotask(() => {
+      if (this.caListeners.has(listener) && this.anchorsPem !== undefined) listener(this.caUpdate());
+    });
   }
 
   removeCaCertificateListener(listener: CaListener): void {
@@ -57,7 +63,9 @@ export class TlsMaterial implements CertificateProvider {
 
   addIdentityCertificateListener(listener: IdentityListener): void {
     this.identityListeners.add(listener);
-    if (this.identity) listener(this.identityUpdate());
+    queueMicrotask(() => {
+      if (this.identityListeners.has(listener) && this.identity) listener(this.identityUpdate());
+    });
   }
 
   removeIdentityCertificateListener(listener: IdentityListener): void {
