@@ -18,7 +18,7 @@ export function chooseValidator(
   enabled: ReadonlyMap<TokenValidatorName, Validator>,
   mode: 'kubernetes' | 'standalone',
 ): Validator {
-  const requested = BY_ENUM[req.tokenValidator] as TokenValidatorName | undefined;
+  const requested = BY_ENUM[req.tokenValidator];
   const name = requested ?? defaultFor(mode, enabled);
   if (name === undefined) {
     throw new ValidationError('validator_unspecified', 'a validator name must be specified in this environment');

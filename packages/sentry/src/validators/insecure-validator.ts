@@ -10,13 +10,9 @@ export function createInsecureValidator(): Validator {
   return {
     name: 'insecure',
     ready: () => true,
-    validate: (req: SignRequestIdentity): Promise<ValidatedIdentity> => {
-      try {
-        checkCommon(req);
-        return Promise.resolve(validatedIdentity(requestedTrustDomain(req), req.namespace, req.id));
-      } catch (err) {
-        return Promise.reject(err as Error);
-      }
+    validate: async (req: SignRequestIdentity): Promise<ValidatedIdentity> => {
+      checkCommon(req);
+      return Promise.resolve(validatedIdentity(requestedTrustDomain(req), req.namespace, req.id));
     },
   };
 }

@@ -184,7 +184,7 @@ after(async () => {
 
 /** The fixture, or the reason there is none (so that every test fails rather than skips). */
 function f(): Fixture {
-  if (!fixture) throw setupError ?? new Error('setup did not run');
+  if (!fixture) throw setupError instanceof Error ? setupError : new Error(`setup did not run: ${String(setupError)}`);
   return fixture;
 }
 
