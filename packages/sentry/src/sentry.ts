@@ -1,0 +1,119 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { TlsMaterial, controlPlaneSpiffeId, grpcServer, sentryService, serverCredentials } from '@tsdapr/grpc';
+import { loadKubeConfig } from '@tsdapr/kube';
+import { Readiness, adminServer, createMetricsRegistry, healthRoutes, metricsRoutes, runAll, type Logger, type Runner } from '@tsdapr/runtime';
+import { createTrustBundleManager } from './bundle/trust-bundle-manager.js';
+import { fileBundleStore } from './bundle/file-bundle-store.js';
+import { kubernetesBundleStore } from './bundle/kubernetes-bundle-store.js';
+import { createCertificateAuthority } from './ca/certificate-authority.js';
+import { loadFileSentryConfig, loadKubernetesSentryConfig } from './config/load-sentry-config.js';
+import type { SentryConfig } from './config/sentry-config.js';
+import { createSentryMetrics } from './metrics.js';
+import type { SentryOptions } from './options.js';
+import { servingIdentity } from './server/serving-identity.js';
+import { signCertificateHandler } from './server/sign-certificate.js';
+import { createValidators } from './validators-for-mode.js';
+
+export interface SentryDeps {
+  readonly logger: Logger;
+  readonly now?: () => Date;
+  /** Defaults to the kubeconfig from options (or in-cluster) in Kubernetes mode. */
+  readonly kubeConfig?: KubeConfig;
+}
+
+export interface Sentry {
+  run(signal: AbortSignal): Promise<void>;
+}
+
+/** gRPC hard cap: a SignCertificate request is a few KiB; anything near this is hostile. */
+const MAX_MESSAGE_BYTES = 256 * 1024;
+
+export function createSentry(options: SentryOptions, deps: SentryDeps): Sentry {
+  const logger = deps.logger;
+  const now = deps.now ?? (() => new Date());
+  const registry = createMetricsRegistry();
+  const metrics = createSentryMetrics(registry);
+  const readiness = new Readiness();
+  const bundleReady = readiness.part('trust-bundle');
+  const spiffeId = controlPlaneSpiffeId(options.trustDomain, options.namespace, 'sentry');
+  const kubeConfig = options.mode === 'kubernetes' ? (deps.kubeConfig ?? loadKubeConfig(options.kubeconfigPath)) : undefined;
+
+  const store = kubeConfig
+    ? kubernetesBundleStore({ kubeConfig, namespace: options.namespace, name: options.trustBundleName, keys: options.bundleKeys, logger: logger.child({ component: 'trust-bundle' }) })
+    : fileBundleStore(options.credentialsDir, options.bundleKeys, logger.child({ component: 'trust-bundle' }));
+
+  let config: SentryConfig | undefined;
+  const tls = new TlsMaterial();
+  const bundle = createTrustBundleManager({
+    store,
+    trustDomain: options.trustDomain,
+    sentrySpiffeId: spiffeId,
+    algorithm: options.rootKeyAlgorithm,
+    metrics,
+    logger: logger.child({ component: 'trust-bundle' }),
+    now,
+    expiryWarningWindowMs: options.expiryWarningWindowMs,
+    onIssuer: () => identity.issue(),
+  });
+  const ca = createCertificateAuthority({
+    issuer: () => bundle.current(),
+    config: () => {
+      if (!config) throw new Error('configuration not loaded');
+      return config;
+    },
+    now,
+  });
+  const identity = servingIdentity({ ca, spiffeId, tls, metrics, logger: logger.child({ component: 'serving-identity' }), now });
+
+  return {
+    async run(signal) {
+      config = kubeConfig
+        ? await loadKubernetesSentryConfig(kubeConfig, options.namespace, options.configName, logger)
+        : await loadFileSentryConfig(options.configName, logger);
+      logger.info({ workloadCertTTL: config.workloadCertTtlMs, allowedClockSkew: config.allowedClockSkewMs, validators: config.tokenValidators.map((v) => v.name) }, 'configuration loaded');
+      const validators = createValidators({ mode: options.mode, config, kubeConfig, sentryNamespace: options.namespace, trustDomain: options.trustDomain, sentrySpiffeId: spiffeId, insecureEnabled: options.insecureValidatorEnabled, logger: logger.child({ component: 'validator' }) });
+      // The first load happens before serving: a bundle that cannot be used
+      // is a startup error that names the problem.
+      await bundle.reload();
+      bundleReady(true);
+
+      const admin: Runner[] = [adminServer({ name: 'healthz', host: options.healthz.host || undefined, port: options.healthz.port, logger, routes: healthRoutes(readiness) })];
+      if (options.metrics.enabled) {
+        admin.push(adminServer({ name: 'metrics', host: options.metrics.host || undefined, port: options.metrics.port, logger, routes: metricsRoutes(registry) }));
+      }
+      const validatorRunners = [...validators.values()].flatMap((validator) => (validator.runner ? [validator.runner] : []));
+      // Validator caches are not a readiness gate, unlike upstream: a cache
+      // miss falls back to a direct read, so requests are served correctly
+      // while the caches warm up (or while the Configuration CRD is absent).
+      await runAll(signal, [
+        ...admin,
+        bundle.runner,
+        identity.runner,
+        ...validatorRunners,
+        grpcServer({
+          name: 'sentry',
+          address: `${options.listenAddress || '0.0.0.0'}:${options.port}`,
+          credentials: serverCredentials(tls, { requireClientCert: false }),
+          services: [
+            {
+              service: sentryService().service,
+              implementation: {
+                SignCertificate: signCertificateHandler({
+                  ca,
+                  validators,
+                  mode: options.mode,
+                  sentryNamespace: options.namespace,
+                  trustAnchorsPem: () => bundle.current()?.trustAnchorsPem ?? '',
+                  metrics,
+                  logger: logger.child({ component: 'sign' }),
+                }),
+              },
+            },
+          ],
+          channelOptions: { 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES },
+          logger,
+        }),
+      ]);
+    },
+  };
+}
