@@ -104,6 +104,13 @@ export interface ClientTlsOptions {
   readonly identity?: TlsIdentity;
 }
 
+/**
+ * Channel options for SPIFFE-authenticated connections: the server name sent
+ * in SNI is a fixed label, since peers are checked by SPIFFE ID, not by host
+ * (and an IP address is not a valid SNI name).
+ */
+export const SPIFFE_CHANNEL_OPTIONS = { 'grpc.ssl_target_name_override': 'dapr.local' } as const;
+
 export function clientCredentials(options: ClientTlsOptions): ChannelCredentials {
   return credentials.createSsl(
     Buffer.from(options.trustAnchorsPem),

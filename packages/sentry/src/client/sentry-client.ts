@@ -1,5 +1,5 @@
 import { credentials, type ServiceError } from '@grpc/grpc-js';
-import { clientCredentials, sentryService } from '@tsdapr/grpc';
+import { SPIFFE_CHANNEL_OPTIONS, clientCredentials, sentryService } from '@tsdapr/grpc';
 import type { SignCertificateRequest, SignCertificateResponse } from '../server/sign-certificate.js';
 
 export interface SentryClient {
@@ -17,7 +17,7 @@ type SignCall = (request: unknown, callback: (err: ServiceError | null, response
 export function sentryClient(address: string, trustAnchorsPem: string | undefined, expectedServerId: string): SentryClient {
   const { Client } = sentryService();
   const channel = trustAnchorsPem ? clientCredentials({ trustAnchorsPem, expectedServerId }) : credentials.createInsecure();
-  const client = new Client(address, channel);
+  const client = new Client(address, channel, trustAnchorsPem ? SPIFFE_CHANNEL_OPTIONS : {});
   const signCall = (client as unknown as { SignCertificate: SignCall }).SignCertificate.bind(client);
   return {
     sign: (request) =>
