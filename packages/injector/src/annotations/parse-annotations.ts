@@ -23,17 +23,19 @@ const ADDRESS_KEYS: ReadonlySet<string> = new Set([ANNOTATIONS.placementHostAddr
  */
 export function parseAnnotations(annotations: Readonly<Record<string, string>> | undefined): ParsedAnnotations {
   const source = annotations ?? {};
-  const values: Record<string, unknown> = {};
+  const values: Record<string, unknown> = { ...DEFAULTS };
   const present = new Set<AnnotationName>();
   const invalid = new Set<AnnotationName>();
   const diagnostics: Diagnostic[] = [];
 
-  for (const [name, spec] of Object.entries(ANNOTATIONS) as [AnnotationName, AnnotationSpec][]) {
-    values[name] = defaultOf(spec);
-    if (!Object.hasOwn(source, spec.key)) continue;
+  // A pod has a handful of annotations; walk those, not the whole table.
+  for (const key of Object.keys(source)) {
+    const entry = BY_KEY.get(key);
+    if (!entry) continue;
+    const [name, spec] = entry;
     present.add(name);
-    let raw = source[spec.key] ?? '';
-    if (ADDRESS_KEYS.has(spec.key)) raw = trimQuotesAndSpace(raw);
+    let raw = source[key] ?? '';
+    if (ADDRESS_KEYS.has(key)) raw = trimQuotesAndSpace(raw);
     const parsed = parseValue(spec, raw, diagnostics);
     if (parsed !== undefined) values[name] = parsed;
     else if (spec.kind === 'int' || spec.kind === 'optional-int') invalid.add(name);
@@ -42,6 +44,10 @@ export function parseAnnotations(annotations: Readonly<Record<string, string>> |
   diagnostics.push(...unknownKeys(source));
   return { values: values as SidecarAnnotations, present, invalid, diagnostics };
 }
+
+const ENTRIES = Object.entries(ANNOTATIONS) as [AnnotationName, AnnotationSpec][];
+const BY_KEY: ReadonlyMap<string, [AnnotationName, AnnotationSpec]> = new Map(ENTRIES.map((entry) => [entry[1].key, entry]));
+const DEFAULTS: Readonly<Record<string, unknown>> = Object.fromEntries(ENTRIES.map(([name, spec]) => [name, defaultOf(spec)]));
 
 function defaultOf(spec: AnnotationSpec): unknown {
   switch (spec.kind) {

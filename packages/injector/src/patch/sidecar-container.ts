@@ -5,7 +5,7 @@ import type { Diagnostic } from '../annotations/diagnostic.js';
 import { parseQuantity } from '../annotations/value-parsers.js';
 import { parseEnvAnnotation } from './annotation-lists.js';
 import { SERVICE_API, SERVICE_SENTRY, schedulerAddress, serviceAddress, type InjectorSettings } from './injector-settings.js';
-import type { Container, ContainerPort, EnvVar, Pod, SecurityContext, Toleration, VolumeMount } from './pod-types.js';
+import type { Container, ContainerPort, EnvVar, Pod, Probe, SecurityContext, Toleration, VolumeMount } from './pod-types.js';
 
 export const SIDECAR_CONTAINER_NAME = 'daprd';
 export const UNIX_DOMAIN_SOCKET_DAPRD_PATH = '/var/run/dapr-sockets';
@@ -150,46 +150,51 @@ export function buildSidecarContainer(input: SidecarContainerInput): { container
   if (values.apiTokenSecret !== '') env.push({ name: 'DAPR_API_TOKEN', valueFrom: { secretKeyRef: { name: values.apiTokenSecret, key: 'token' } } });
   if (values.appTokenSecret !== '') env.push({ name: 'APP_API_TOKEN', valueFrom: { secretKeyRef: { name: values.appTokenSecret, key: 'token' } } });
 
-  const entrypoint = podHasAnyToleration(settings.ignoreEntrypointTolerations, input.pod.spec?.tolerations ?? []) ? { command, args } : { args: [...command, ...args] };
-
-  const container: Container = {
+  // Built field by field in upstream's (Go struct) order; conditional spreads are slow in V8.
+  const container: { -readonly [K in keyof Container]: Container[K] } = {
     name: SIDECAR_CONTAINER_NAME,
     image: values.sidecarImage !== '' ? values.sidecarImage : settings.sidecarImage,
-    ...entrypoint,
-    ports,
-    env,
-    resources: resourceRequirements(values),
-    ...(input.nativeSidecar ? { restartPolicy: 'Always' } : {}),
-    ...(volumeMounts.length > 0 ? { volumeMounts } : {}),
-    livenessProbe: probe(
-      { tcpSocket: { port: SIDECAR_PUBLIC_PORT } },
-      values.livenessProbeDelaySeconds,
-      values.livenessProbeTimeoutSeconds,
-      values.livenessProbePeriodSeconds,
-      values.livenessProbeThreshold,
-    ),
-    readinessProbe: probe(
-      { httpGet: { path: '/v1.0/healthz', port: SIDECAR_PUBLIC_PORT } },
-      values.readinessProbeDelaySeconds,
-      values.readinessProbeTimeoutSeconds,
-      values.readinessProbePeriodSeconds,
-      values.readinessProbeThreshold,
-    ),
-    imagePullPolicy: settings.imagePullPolicy,
-    securityContext,
   };
+  if (podHasAnyToleration(settings.ignoreEntrypointTolerations, input.pod.spec?.tolerations ?? [])) {
+    container.command = command;
+    container.args = args;
+  } else {
+    container.args = [...command, ...args];
+  }
+  container.ports = ports;
+  container.env = env;
+  container.resources = resourceRequirements(values);
+  if (input.nativeSidecar) container.restartPolicy = 'Always';
+  if (volumeMounts.length > 0) container.volumeMounts = volumeMounts;
+  container.livenessProbe = probe(
+    { tcpSocket: { port: SIDECAR_PUBLIC_PORT } },
+    values.livenessProbeDelaySeconds,
+    values.livenessProbeTimeoutSeconds,
+    values.livenessProbePeriodSeconds,
+    values.livenessProbeThreshold,
+  );
+  container.readinessProbe = probe(
+    { httpGet: { path: '/v1.0/healthz', port: SIDECAR_PUBLIC_PORT } },
+    values.readinessProbeDelaySeconds,
+    values.readinessProbeTimeoutSeconds,
+    values.readinessProbePeriodSeconds,
+    values.readinessProbeThreshold,
+  );
+  container.imagePullPolicy = settings.imagePullPolicy;
+  container.securityContext = securityContext;
   return { container, diagnostics };
 }
 
 /** Go's encoder omits zero-valued probe fields; the API server then applies its own defaults. */
-function probe(handler: object, delay: number, timeout: number, period: number, threshold: number): Container['livenessProbe'] {
-  return {
-    ...handler,
-    ...(delay !== 0 ? { initialDelaySeconds: delay } : {}),
-    ...(timeout !== 0 ? { timeoutSeconds: timeout } : {}),
-    ...(period !== 0 ? { periodSeconds: period } : {}),
-    ...(threshold !== 0 ? { failureThreshold: threshold } : {}),
-  };
+function probe(handler: Pick<Probe, 'httpGet' | 'tcpSocket'>, delay: number, timeout: number, period: number, threshold: number): Probe {
+  const out: { -readonly [K in keyof Probe]: Probe[K] } = {};
+  if (handler.httpGet) out.httpGet = handler.httpGet;
+  if (handler.tcpSocket) out.tcpSocket = handler.tcpSocket;
+  if (delay !== 0) out.initialDelaySeconds = delay;
+  if (timeout !== 0) out.timeoutSeconds = timeout;
+  if (period !== 0) out.periodSeconds = period;
+  if (threshold !== 0) out.failureThreshold = threshold;
+  return out;
 }
 
 /**
@@ -210,10 +215,10 @@ function resourceRequirements(values: SidecarAnnotations): NonNullable<Container
     if (parseQuantity(raw) === undefined) return {};
     target[resource] = raw;
   }
-  return {
-    ...(Object.keys(limits).length > 0 ? { limits } : {}),
-    ...(Object.keys(requests).length > 0 ? { requests } : {}),
-  };
+  const out: { limits?: Record<string, string>; requests?: Record<string, string> } = {};
+  if (Object.keys(limits).length > 0) out.limits = limits;
+  if (Object.keys(requests).length > 0) out.requests = requests;
+  return out;
 }
 
 /** Upstream compares tolerations field by field (Go struct equality). */
