@@ -3,3 +3,4 @@ export { formatSpiffeId, parseSpiffeId, uriSans, spiffeIdFromSubjectAltName, con
 export { TlsMaterial, serverCredentials, clientCredentials, checkPeerSpiffeId, SPIFFE_CHANNEL_OPTIONS, type TlsIdentity, type ClientTlsOptions } from './tls-material.js';
 export { peerSpiffeId, PeerIdentityError } from './peer-identity.js';
 export { grpcServer, type GrpcServerOptions } from './server.js';
+export type { SignCertificateRequest, SignCertificateResponse } from './sentry-messages.js';

@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import { createCsr, generateKeyPair } from '@tsdapr/pki';
 import { HelpRequested, parseFlags, usage, type FlagSpec } from '@tsdapr/runtime';
-import { sentryClient } from '../client/sentry-client.js';
+import { sentryClient } from '@tsdapr/identity';
 
 const FLAGS = {
   'sentry-address': { type: 'string', default: '127.0.0.1:50001', help: 'sentry gRPC address' },

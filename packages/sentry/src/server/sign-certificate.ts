@@ -1,27 +1,12 @@
 import { status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
-import { formatSpiffeId } from '@tsdapr/grpc';
+import { formatSpiffeId, type SignCertificateRequest, type SignCertificateResponse } from '@tsdapr/grpc';
+
+export type { SignCertificateRequest, SignCertificateResponse };
 import { CsrError, parseCsr } from '@tsdapr/pki';
 import { TsdaprError, errorCode, type Logger } from '@tsdapr/runtime';
 import { SigningError, controlPlaneDnsNames, type CertificateAuthority } from '../ca/certificate-authority.js';
 import type { SentryMetrics } from '../metrics.js';
 import { ValidationError, chooseValidator, type TokenValidatorName, type Validator } from '../validators/index.js';
-
-/** SignCertificateRequest as @grpc/proto-loader decodes it (keepCase, enums as names). */
-export interface SignCertificateRequest {
-  id: string;
-  token: string;
-  trust_domain: string;
-  namespace: string;
-  certificate_signing_request: Buffer;
-  token_validator: 'UNKNOWN' | 'INSECURE' | 'KUBERNETES' | 'JWKS';
-  jwt_audiences: string[];
-}
-
-export interface SignCertificateResponse {
-  workload_certificate: Buffer;
-  trust_chain_certificates: Buffer[];
-  valid_until: { seconds: number; nanos: number };
-}
 
 /** Far above any real CSR (a few hundred bytes) or token (about 1 KiB). */
 export const MAX_CSR_BYTES = 16 * 1024;

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { freePorts, pollUntil, probe, startProcess, type ManagedProcess } from '@tsdapr/e2e-harness';
-export { sentryClient, type SentryClient } from '../client/sentry-client.js';
+export { sentryClient, type SentryClient } from '@tsdapr/identity';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 

@@ -1,6 +1,5 @@
 import { credentials, type ServiceError } from '@grpc/grpc-js';
-import { SPIFFE_CHANNEL_OPTIONS, clientCredentials, sentryService } from '@tsdapr/grpc';
-import type { SignCertificateRequest, SignCertificateResponse } from '../server/sign-certificate.js';
+import { SPIFFE_CHANNEL_OPTIONS, clientCredentials, sentryService, type SignCertificateRequest, type SignCertificateResponse } from '@tsdapr/grpc';
 
 export interface SentryClient {
   sign(request: Partial<SignCertificateRequest>): Promise<SignCertificateResponse>;
