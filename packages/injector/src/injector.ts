@@ -6,6 +6,7 @@ import { caBundleController } from './controllers/ca-bundle-controller.js';
 import { apiServerSupportsNativeSidecars, resolveServiceAccountUids } from './controllers/cluster-facts.js';
 import { missedInjectionController } from './controllers/missed-injection/missed-injection-controller.js';
 import { mtlsSetting } from './controllers/mtls-config.js';
+import { pluggableComponents } from './controllers/pluggable-components.js';
 import { createInjectorMetrics } from './metrics.js';
 import type { InjectorOptions } from './options.js';
 import type { InjectorSettings } from './patch/injector-settings.js';
@@ -60,6 +61,7 @@ export function createInjector(options: InjectorOptions, deps: InjectorDeps): In
       const anchors = trustAnchorsFile({ path: options.trustAnchorsFile, logger: logger.child({ component: 'trust-anchors' }) });
       anchors.onChange(() => anchorsReady(true));
       const mtls = mtlsSetting({ kubeConfig, namespace: options.namespace, logger: logger.child({ component: 'mtls-config' }) });
+      const components = pluggableComponents({ kubeConfig, logger: logger.child({ component: 'components' }) });
 
       if (!tls.currentIdentity) {
         const serving = await servingCertificate(options, deps);
@@ -80,6 +82,7 @@ export function createInjector(options: InjectorOptions, deps: InjectorDeps): In
         adminServer({ name: 'healthz', host: options.healthz.host || undefined, port: options.healthz.port, logger, routes: healthRoutes(readiness) }),
         anchors.runner,
         mtls.cache.runner,
+        components.cache.runner,
         async (abort) => {
           // Upstream serves only once the anchors are known: a sidecar without them cannot start.
           if (!(await anchors.waitUntilLoaded(abort))) return;
@@ -92,6 +95,7 @@ export function createInjector(options: InjectorOptions, deps: InjectorDeps): In
             handler: {
               settings,
               isAuthorized: (request) => isAuthorizedUser(request.userInfo, matcher, allowedUids),
+              componentContainers: components.containers,
               metrics,
               logger: logger.child({ component: 'admission' }),
             },

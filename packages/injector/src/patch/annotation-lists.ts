@@ -39,6 +39,11 @@ export function parseEnvAnnotation(key: string, value: string, fromSecret: boole
     }
     const name = entry.slice(0, eq);
     const rest = entry.slice(eq + 1);
+    if (name.trim() === '') {
+      // Upstream passes it on, and the API server then rejects the whole pod.
+      out.diagnostics.push(warning('invalid_env', key, `${key}: ${quote(entry)} has no variable name and is ignored`));
+      continue;
+    }
     out.keys.push(name);
     if (!fromSecret) {
       out.vars.push({ name, value: rest });

@@ -540,6 +540,7 @@ void describe('buildSidecarPatch: warnings and denials', () => {
     ['a missing app id on a StatefulSet pod', pod('db-0', withAnnotation('dapr.io/enabled', 'true'), ownedBy('StatefulSet', 'db')), /differs for every replica/],
     ['a deprecated annotation', base({ 'dapr.io/app-ssl': 'true' }), /dapr\.io\/app-ssl is deprecated/],
     ['an env entry without =', base({ 'dapr.io/env': 'oops,A=1' }), /dapr\.io\/env: "oops" has no "="/],
+    ['an env entry without a name', base({ 'dapr.io/env': '=x,A=1' }), /dapr\.io\/env: "=x" has no variable name and is ignored/],
     ['a bad secret reference', base({ 'dapr.io/env-from-secret': 'A=a:b:c' }), /is not NAME=secret or NAME=secret:key/],
   ];
   for (const [what, input, message] of warns) {
