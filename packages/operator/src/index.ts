@@ -1,0 +1,1 @@
+export { allCrds, renderCrdYaml, crdFileName } from './crds/all-crds.js';
