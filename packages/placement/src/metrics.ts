@@ -47,6 +47,8 @@ export function createPlacementMetrics(registry: Registry): PlacementMetrics {
   });
   leaderStatus.set(0);
   raftLeaderStatus.set(0);
+  // Bound once: an ack is observed three times per stream per round.
+  const ackByPhase = { LOCK: ackDuration.labels('lock'), UPDATE: ackDuration.labels('update'), UNLOCK: ackDuration.labels('unlock') };
 
   return {
     observer: {
@@ -58,7 +60,7 @@ export function createPlacementMetrics(registry: Registry): PlacementMetrics {
         roundDuration.observe({ host_namespace: namespace, outcome }, durationMs / 1000);
       },
       acked(_namespace, phase, latencyMs) {
-        ackDuration.observe({ phase: phase.toLowerCase() }, latencyMs / 1000);
+        ackByPhase[phase].observe(latencyMs / 1000);
       },
       streamClosed(_namespace, error) {
         streamsClosed.inc({ reason: error.code });

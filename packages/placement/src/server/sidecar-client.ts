@@ -1,4 +1,4 @@
-import { credentials as grpcCredentials, type ChannelCredentials, type ChannelOptions, type ClientDuplexStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { Client, credentials as grpcCredentials, type ChannelCredentials, type ChannelOptions, type ClientDuplexStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import { placementService } from '@tsdapr/grpc';
 import type { WireHost } from './check-host.js';
 
@@ -27,6 +27,12 @@ export interface SidecarClientOptions {
   readonly autoAck?: boolean;
   /** Send the REPORT on connect (default true). Off: for tests that open with something else. */
   readonly initialReport?: boolean;
+  /**
+   * Decode the tables of each update (default true). Off: only operation
+   * and version are read, so that one load-generating process can play
+   * thousands of sidecars without spending its time decoding tables.
+   */
+  readonly decodeTables?: boolean;
 }
 
 /**
@@ -46,7 +52,7 @@ export class SidecarClient {
   table: ReceivedOrder['tables'] = null;
   unlockedVersion: number | undefined;
   private readonly call: ClientDuplexStream<WireHost, ReceivedOrder>;
-  private readonly client: InstanceType<ReturnType<typeof placementService>['Client']>;
+  private readonly client: Client;
   private version = 0;
   private pendingTable: ReceivedOrder['tables'] = null;
   private phase = 'REPORT';
@@ -54,9 +60,14 @@ export class SidecarClient {
   private readonly waiters = new Set<() => void>();
 
   constructor(readonly options: SidecarClientOptions) {
-    const { Client } = placementService();
+    const method = placementService().service.ReportDaprStatus;
+    if (!method) throw new Error('the placement proto has no ReportDaprStatus');
     this.client = new Client(options.address, options.credentials ?? grpcCredentials.createInsecure(), options.channelOptions);
-    this.call = (this.client as unknown as { ReportDaprStatus(): ClientDuplexStream<WireHost, ReceivedOrder> }).ReportDaprStatus();
+    this.call = this.client.makeBidiStreamRequest<WireHost, ReceivedOrder>(
+      method.path,
+      (message) => method.requestSerialize(message),
+      options.decodeTables === false ? decodeOrderHead : (bytes) => method.responseDeserialize(bytes) as ReceivedOrder,
+    );
     this.ended = new Promise((resolve) => {
       const finish = (status: StatusObject): void => {
         if (this.endedStatus) return;
@@ -193,4 +204,41 @@ function sortMembers(members: Record<string, string[]>): Array<[string, string[]
   return Object.entries(members)
     .map(([type, hosts]): [string, string[]] => [type, [...hosts].sort()])
     .sort(([a], [b]) => (a < b ? -1 : 1));
+}
+
+/**
+ * Reads a PlacementOrder's operation (field 2) and version (field 3) and
+ * skips its tables (field 1): protobuf wire format, just enough of it.
+ */
+export function decodeOrderHead(bytes: Buffer): ReceivedOrder {
+  let operation = '';
+  let version = 0n;
+  let pos = 0;
+  const varint = (): bigint => {
+    let result = 0n;
+    let shift = 0n;
+    for (;;) {
+      const byte = bytes[pos++];
+      if (byte === undefined) throw new Error('truncated PlacementOrder');
+      result |= BigInt(byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) return result;
+      shift += 7n;
+    }
+  };
+  while (pos < bytes.length) {
+    const key = Number(varint());
+    const field = key >> 3;
+    const wireType = key & 7;
+    if (wireType === 0) {
+      const value = varint();
+      if (field === 3) version = value;
+    } else if (wireType === 2) {
+      const length = Number(varint());
+      if (field === 2) operation = bytes.toString('utf8', pos, pos + length);
+      pos += length;
+    } else {
+      throw new Error(`unexpected wire type ${wireType} in PlacementOrder`);
+    }
+  }
+  return { operation, version: version.toString(), tables: null };
 }
