@@ -11,7 +11,7 @@ import { createInjectorMetrics } from './metrics.js';
 import type { InjectorOptions } from './options.js';
 import type { InjectorSettings } from './patch/injector-settings.js';
 import { trustAnchorsFile } from './trust-anchors/trust-anchors-file.js';
-import { selfSignedServingCertificate, servingCertificateFromFiles, type ServingCertificate } from './webhook/serving-certificate.js';
+import { selfSignedServingCertificate, servingCertificateFileWatch, servingCertificateFromFiles, type ServingCertificate } from './webhook/serving-certificate.js';
 import { BUILT_IN_ALLOWED_SERVICE_ACCOUNTS, isAuthorizedUser, serviceAccountMatcher } from './webhook/service-account-matcher.js';
 import { webhookServer } from './webhook/webhook-server.js';
 
@@ -125,6 +125,9 @@ export function createInjector(options: InjectorOptions, deps: InjectorDeps): In
             setReady: caBundleReady,
           }),
         );
+      }
+      if (options.tls && !deps.tls && !deps.servingCertificate) {
+        runners.push(servingCertificateFileWatch({ ...options.tls, tls, logger: logger.child({ component: 'serving-certificate' }) }));
       }
       if (options.reportMissedInjections) runners.push(missedInjectionController({ kubeConfig, logger, metrics }).runner);
       logger.info(

@@ -1,8 +1,8 @@
-import { randomBytes, webcrypto } from 'node:crypto';
+import { X509Certificate, createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as x509 from '@peculiar/x509';
-import { TsdaprError } from '@tsdapr/runtime';
-import type { TlsIdentity } from '@tsdapr/grpc';
+import { sleep, TsdaprError, type Logger, type Runner } from '@tsdapr/runtime';
+import type { TlsIdentity, TlsMaterial } from '@tsdapr/grpc';
 
 export class ServingCertificateError extends TsdaprError {}
 
@@ -59,6 +59,14 @@ export async function servingCertificateFromFiles(certFile: string, keyFile: str
   const [certificateChainPem, privateKeyPem, caPem] = await Promise.all([read(certFile), read(keyFile), caFile ? read(caFile) : Promise.resolve(undefined)]);
   const blocks = certificateChainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   if (blocks.length === 0) throw new ServingCertificateError('serving_cert_invalid', `${certFile} holds no PEM certificate`);
+  // A rotation caught half-way (new key, old certificate) must not be served.
+  let matches: boolean;
+  try {
+    matches = new X509Certificate(blocks[0] ?? '').checkPrivateKey(createPrivateKey(privateKeyPem));
+  } catch (err) {
+    throw new ServingCertificateError('serving_cert_invalid', `${certFile} / ${keyFile} cannot be read as a certificate and key: ${(err as Error).message}`, { cause: err });
+  }
+  if (!matches) throw new ServingCertificateError('serving_cert_key_mismatch', `the key in ${keyFile} does not belong to the certificate in ${certFile}`);
   return { identity: { certificateChainPem, privateKeyPem }, caBundlePem: caPem ?? `${blocks[blocks.length - 1] ?? ''}\n` };
 }
 
@@ -68,4 +76,30 @@ async function read(path: string): Promise<string> {
   } catch (err) {
     throw new ServingCertificateError('serving_cert_unreadable', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * Re-reads the certificate files (as cert-manager or a mounted Secret
+ * rotates them) and applies a change to the material: the server then serves
+ * the new certificate and the caBundle controller publishes the new CA.
+ * An unreadable or half-written pair is logged and the current one kept.
+ */
+export function servingCertificateFileWatch(options: { certFile: string; keyFile: string; caFile?: string; tls: TlsMaterial; logger: Logger; pollMs?: number }): Runner {
+  return async (signal) => {
+    while (!signal.aborted) {
+      await sleep(options.pollMs ?? 30_000, signal);
+      if (signal.aborted) return;
+      try {
+        const next = await servingCertificateFromFiles(options.certFile, options.keyFile, options.caFile);
+        const current = options.tls.currentIdentity;
+        if (current?.certificateChainPem !== next.identity.certificateChainPem || current.privateKeyPem !== next.identity.privateKeyPem) {
+          options.tls.setIdentity(next.identity);
+          options.logger.info({ certFile: options.certFile }, 'serving certificate reloaded');
+        }
+        if (options.tls.trustAnchorsPem !== next.caBundlePem) options.tls.setTrustAnchors(next.caBundlePem);
+      } catch (err) {
+        options.logger.error({ err }, 'cannot reload the serving certificate; keeping the current one');
+      }
+    }
+  };
 }
