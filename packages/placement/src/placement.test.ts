@@ -346,3 +346,24 @@ void test('/placement/state (with --metadata-enabled), /healthz and /metrics', a
     await running.stop();
   }
 });
+
+void test('many sidecars joining and leaving at once converge on one table', async () => {
+  const running = await startPlacement();
+  const names = Array.from({ length: 60 }, (_, i) => `h${String(i).padStart(2, '0')}`);
+  const clients = names.map((name, i) => sidecar(running, name, i % 3 === 0 ? [] : ['a', ...(i % 2 === 0 ? ['b'] : [])]));
+  try {
+    const hosting = (list: SidecarClient[], test: (i: number) => boolean): string[] =>
+      list.filter((client) => test(names.indexOf(client.options.name))).map((client) => client.options.name);
+    const want = (list: SidecarClient[]) => ({ a: hosting(list, (i) => i % 3 !== 0), b: hosting(list, (i) => i % 3 !== 0 && i % 2 === 0) });
+    await Promise.all(clients.map((client) => client.waitForMembers(want(clients), 10_000)));
+    const leaving = clients.filter((_, i) => i % 4 === 1);
+    const staying = clients.filter((_, i) => i % 4 !== 1);
+    for (const client of leaving) client.close();
+    await Promise.all(staying.map((client) => client.waitForMembers(want(staying), 10_000)));
+    const versions = new Set(staying.map((client) => client.unlockedVersion));
+    assert.equal(versions.size, 1, `one version everywhere, got ${[...versions].join(', ')}`);
+    for (const client of staying) client.close();
+  } finally {
+    await running.stop();
+  }
+});
