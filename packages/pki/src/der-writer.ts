@@ -1,8 +1,8 @@
 /**
- * A minimal DER writer for the certificate hot path. Building a leaf's
- * TBSCertificate with @peculiar/asn1-schema costs about 2.7 ms; these few
- * functions do it in microseconds, because everything but a handful of fields
- * is precomputed bytes (see leaf-template.ts). Only what X.509 needs is here.
+ * A minimal forward DER writer: builds the constant parts of certificates
+ * and CSRs once (OIDs, fixed extensions, algorithm identifiers) and the rare
+ * whole structures (CSRs). The per-certificate hot path writes with
+ * ReverseDerWriter into one scratch buffer instead (see leaf-template.ts).
  */
 
 export const TAG = {
@@ -100,19 +100,20 @@ function pad2(n: number): string {
 }
 
 /**
- * An X.509 Time (RFC 5280 4.1.2.5): UTCTime for 1950 to 2049, otherwise
- * GeneralizedTime; seconds precision, always Zulu. Milliseconds are dropped.
+ * An X.509 Time (RFC 5280 4.1.2.5) as tag and text: UTCTime for 1950 to
+ * 2049, otherwise GeneralizedTime; seconds precision, always Zulu.
+ * Milliseconds are dropped.
  */
-export function x509Time(date: Date): Buffer {
+export function x509TimeParts(date: Date): { tag: number; text: string } {
   const year = date.getUTCFullYear();
   if (year < 0 || year > 9999) throw new RangeError(`time outside X.509's range: ${date.toISOString()}`);
   const rest = `${pad2(date.getUTCMonth() + 1)}${pad2(date.getUTCDate())}${pad2(date.getUTCHours())}${pad2(date.getUTCMinutes())}${pad2(date.getUTCSeconds())}Z`;
-  if (year >= 1950 && year < 2050) return tlv(TAG.utcTime, Buffer.from(`${pad2(year % 100)}${rest}`, 'latin1'));
-  return tlv(TAG.generalizedTime, Buffer.from(`${String(year).padStart(4, '0')}${rest}`, 'latin1'));
+  if (year >= 1950 && year < 2050) return { tag: TAG.utcTime, text: `${pad2(year % 100)}${rest}` };
+  return { tag: TAG.generalizedTime, text: `${String(year).padStart(4, '0')}${rest}` };
 }
 
-/** An ASCII-only string as IA5String (SAN URIs and DNS names). */
-export function ia5String(tag: number, text: string): Buffer {
+export function x509Time(date: Date): Buffer {
+  const { tag, text } = x509TimeParts(date);
   return tlv(tag, Buffer.from(text, 'latin1'));
 }
 

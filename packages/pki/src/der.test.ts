@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DerError, DerReader, oidToString } from './der-reader.js';
 import { oid, sequence, smallInteger, tlv, unsignedInteger, x509Time, TAG } from './der-writer.js';
+import { ReverseDerWriter } from './reverse-der-writer.js';
 
 const hex = (buf: Uint8Array): string => Buffer.from(buf).toString('hex');
 
@@ -78,4 +79,22 @@ describe('DER reader', () => {
   it('rejects a value that is not the expected one', () => {
     assert.throws(() => new DerReader(Buffer.from('020100', 'hex')).expect(TAG.sequence, 'Certificate'), /expected Certificate \(tag 0x30\), found tag 0x2/);
   });
+});
+
+describe('reverse DER writer', () => {
+  for (const length of [0, 1, 127, 128, 255, 256, 65_535, 65_536, 70_000]) {
+    it(`nests a ${length}-byte value exactly as the forward writer does`, () => {
+      const content = Buffer.alloc(length, 0xab);
+      // A small initial buffer so the writer has to grow.
+      const w = new ReverseDerWriter(16);
+      const end = w.mark();
+      w.primitive(TAG.octetString, content);
+      w.latin1('id');
+      w.header(TAG.ia5String, 2);
+      w.wrap(TAG.sequence, end);
+      assert.deepEqual(w.view(), sequence(tlv(TAG.ia5String, Buffer.from('id')), tlv(TAG.octetString, content)));
+      w.reset();
+      assert.equal(w.view().length, 0);
+    });
+  }
 });

@@ -3,7 +3,7 @@ import { readCertificateFields, type CertificateFields } from './certificate-fie
 import { BundleError, SignError, type BundleErrorCode, type BundleFile } from './errors.js';
 import { LeafTemplate } from './leaf-template.js';
 import { PemError, decodePem, encodePem } from './pem.js';
-import { UnsupportedKeyError, leafKeyAlgorithm, spkiOf } from './public-key.js';
+import { UnsupportedKeyError, leafKeyAlgorithm, publicKeyDer, type PublicKeyDer } from './public-key.js';
 import { SerialSource } from './serial-number.js';
 import { signatureAlgorithmFor, type SignatureAlgorithm } from './signature-algorithm.js';
 import { isSpiffeId } from './spiffe-id.js';
@@ -324,16 +324,16 @@ class LoadedIssuer implements Issuer {
       throw new SignError('sign_invalid_validity', `validity ${notBefore.toISOString()} to ${notAfter.toISOString()} is outside what X.509 can express`);
     }
 
-    let spki: Buffer;
+    let key: PublicKeyDer;
     try {
       leafKeyAlgorithm(publicKey);
-      spki = spkiOf(publicKey);
+      key = publicKeyDer(publicKey);
     } catch (err) {
       if (err instanceof UnsupportedKeyError) throw new SignError('sign_key_unsupported', `workload key: ${err.message}`, { cause: err });
       throw new SignError('sign_key_unsupported', 'workload key cannot be encoded', { cause: err });
     }
 
-    const tbs = this.template.tbs({ serial: this.serials.draw(), notBefore, notAfter, spki, spiffeId, dnsNames });
+    const tbs = this.template.tbs({ serial: this.serials.draw(), notBefore, notAfter, spki: key.spki, keyId: key.keyId, spiffeId, dnsNames });
     let signature: Buffer;
     try {
       signature = sign(this.digest, tbs, this.privateKey);

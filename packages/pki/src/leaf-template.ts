@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
-import { TAG, bitString, contextTag, extension, ia5String, sequence, smallInteger, tlv, unsignedInteger, x509Time } from './der-writer.js';
+import { TAG, contextTag, extension, sequence, smallInteger, tlv, x509TimeParts } from './der-writer.js';
 import { OID } from './oids.js';
-import { subjectPublicKeyBits } from './public-key.js';
+import { ReverseDerWriter } from './reverse-der-writer.js';
 import type { SignatureAlgorithm } from './signature-algorithm.js';
 
 /** What changes from one workload certificate to the next. */
@@ -11,8 +10,12 @@ export interface LeafFields {
   readonly notBefore: Date;
   readonly notAfter: Date;
   /** SubjectPublicKeyInfo DER of the workload key. */
-  readonly spki: Buffer;
+  readonly spki: Uint8Array;
+  /** The workload key's identifier (SHA-1 of its key bits), for the SKI. */
+  readonly keyId: Uint8Array;
+  /** ASCII only (checked by the caller). */
   readonly spiffeId: string;
+  /** ASCII only (checked by the caller). */
   readonly dnsNames: readonly string[];
 }
 
@@ -27,59 +30,116 @@ export interface LeafIssuer {
 // Sentry's workload profile (spec 1.4). Fixed bytes, encoded once.
 const VERSION_3 = tlv(contextTag(0, true), smallInteger(2));
 const EMPTY_SUBJECT = sequence();
-const KEY_USAGE_DIGITAL_SIGNATURE = extension(OID.keyUsage, true, Buffer.from([TAG.bitString, 2, 7, 0x80]));
-const EKU_SERVER_CLIENT = extension(OID.extKeyUsage, false, sequence(OID.serverAuth, OID.clientAuth));
-const NOT_A_CA = extension(OID.basicConstraints, true, sequence());
+// keyUsage digitalSignature (critical), EKU serverAuth+clientAuth, basicConstraints CA:FALSE (critical);
+// in the order Go's x509 writes them.
+const FIXED_EXTENSIONS = Buffer.concat([
+  extension(OID.keyUsage, true, Buffer.from([TAG.bitString, 2, 7, 0x80])),
+  extension(OID.extKeyUsage, false, sequence(OID.serverAuth, OID.clientAuth)),
+  extension(OID.basicConstraints, true, sequence()),
+]);
+/** `SEQUENCE { subjectKeyIdentifier, OCTET STRING { OCTET STRING (20 bytes) } }` up to the key id. */
+const SKI_PREFIX = extension(OID.subjectKeyIdentifier, false, tlv(TAG.octetString, Buffer.alloc(20))).subarray(0, -20);
+const SAN_OID_CRITICAL = Buffer.concat([OID.subjectAltName, Buffer.from([TAG.boolean, 1, 0xff])]);
 const SAN_URI = contextTag(6, false);
 const SAN_DNS = contextTag(2, false);
 const EXTENSIONS = contextTag(3, true);
+const NO_UNUSED_BITS = Buffer.from([0]);
 
 /**
- * Builds TBSCertificates for one issuer. Everything that does not change per
- * certificate (version, signature algorithm, issuer name, the fixed
- * extensions, the AKI) is encoded here once; `tbs()` only encodes the
- * serial, validity, key, SKI and SANs around those bytes.
+ * Builds workload certificates for one issuer. Everything that does not
+ * change per certificate (version, signature algorithm, issuer name, the
+ * fixed extensions, the AKI) is encoded once here; `tbs()` writes the
+ * serial, validity, key, SKI and SANs around those bytes into a reused
+ * scratch buffer.
  */
 export class LeafTemplate {
   private readonly algorithmAndIssuer: Buffer;
-  private readonly authorityKeyId: Buffer | undefined;
-  /** The encoded AlgorithmIdentifier, repeated in the outer Certificate. */
-  readonly signatureAlgorithmDer: Buffer;
+  private readonly authorityKeyId: Buffer;
+  private readonly signatureAlgorithmDer: Buffer;
+  private readonly tbsWriter = new ReverseDerWriter();
+  private readonly certWriter = new ReverseDerWriter();
 
   constructor(issuer: LeafIssuer) {
     this.signatureAlgorithmDer = issuer.signatureAlgorithm.identifier;
     this.algorithmAndIssuer = Buffer.concat([issuer.signatureAlgorithm.identifier, issuer.subjectDer]);
     this.authorityKeyId = issuer.subjectKeyId
       ? extension(OID.authorityKeyIdentifier, false, sequence(tlv(contextTag(0, false), issuer.subjectKeyId)))
-      : undefined;
+      : Buffer.alloc(0);
   }
 
+  /** The TBSCertificate DER; a view into scratch space, valid until the next call. */
   tbs(fields: LeafFields): Buffer {
-    const ski = createHash('sha1').update(subjectPublicKeyBits(fields.spki)).digest();
-    const names = [ia5String(SAN_URI, fields.spiffeId)];
-    for (const dns of fields.dnsNames) names.push(ia5String(SAN_DNS, dns));
-    // Order as Go's x509 writes them; the SAN is critical because the subject is empty (RFC 5280 4.2.1.6).
-    const extensions = [
-      KEY_USAGE_DIGITAL_SIGNATURE,
-      EKU_SERVER_CLIENT,
-      NOT_A_CA,
-      extension(OID.subjectKeyIdentifier, false, tlv(TAG.octetString, ski)),
-      ...(this.authorityKeyId ? [this.authorityKeyId] : []),
-      extension(OID.subjectAltName, true, sequence(...names)),
-    ];
-    return sequence(
-      VERSION_3,
-      unsignedInteger(fields.serial),
-      this.algorithmAndIssuer,
-      sequence(x509Time(fields.notBefore), x509Time(fields.notAfter)),
-      EMPTY_SUBJECT,
-      fields.spki,
-      tlv(EXTENSIONS, sequence(...extensions)),
-    );
+    const w = this.tbsWriter;
+    w.reset();
+    const tbsEnd = w.mark();
+
+    // [3] { SEQUENCE { fixed..., SKI, AKI, SAN } }
+    const extensionsEnd = w.mark();
+    const listEnd = w.mark();
+    const sanEnd = w.mark();
+    const sanValueEnd = w.mark();
+    const namesEnd = w.mark();
+    for (let i = fields.dnsNames.length - 1; i >= 0; i--) {
+      const dns = fields.dnsNames[i] ?? '';
+      w.latin1(dns);
+      w.header(SAN_DNS, dns.length);
+    }
+    w.latin1(fields.spiffeId);
+    w.header(SAN_URI, fields.spiffeId.length);
+    w.wrap(TAG.sequence, namesEnd);
+    w.wrap(TAG.octetString, sanValueEnd);
+    // The SAN is critical because the subject is empty (RFC 5280 4.2.1.6).
+    w.bytes(SAN_OID_CRITICAL);
+    w.wrap(TAG.sequence, sanEnd);
+    w.bytes(this.authorityKeyId);
+    w.bytes(fields.keyId);
+    w.bytes(SKI_PREFIX);
+    w.bytes(FIXED_EXTENSIONS);
+    w.wrap(TAG.sequence, listEnd);
+    w.wrap(EXTENSIONS, extensionsEnd);
+
+    w.bytes(fields.spki);
+    w.bytes(EMPTY_SUBJECT);
+    const validityEnd = w.mark();
+    writeTime(w, fields.notAfter);
+    writeTime(w, fields.notBefore);
+    w.wrap(TAG.sequence, validityEnd);
+    w.bytes(this.algorithmAndIssuer);
+    writeUnsignedInteger(w, fields.serial);
+    w.bytes(VERSION_3);
+    w.wrap(TAG.sequence, tbsEnd);
+    return w.view();
   }
 
-  /** The signed Certificate DER around a TBSCertificate and its signature. */
-  certificate(tbs: Buffer, signature: Uint8Array): Buffer {
-    return sequence(tbs, this.signatureAlgorithmDer, bitString(signature));
+  /** The signed Certificate DER around a TBSCertificate and its signature (a new Buffer). */
+  certificate(tbs: Uint8Array, signature: Uint8Array): Buffer {
+    const w = this.certWriter;
+    w.reset();
+    const end = w.mark();
+    w.bytes(signature);
+    w.bytes(NO_UNUSED_BITS);
+    w.header(TAG.bitString, signature.length + 1);
+    w.bytes(this.signatureAlgorithmDer);
+    w.bytes(tbs);
+    w.wrap(TAG.sequence, end);
+    return Buffer.from(w.view());
   }
+}
+
+function writeTime(w: ReverseDerWriter, date: Date): void {
+  const { tag, text } = x509TimeParts(date);
+  w.latin1(text);
+  w.header(tag, text.length);
+}
+
+/** A non-negative INTEGER from unsigned big-endian bytes: minimal, with a 0x00 when the top bit is set. */
+function writeUnsignedInteger(w: ReverseDerWriter, bytes: Uint8Array): void {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const trimmed = bytes.subarray(start);
+  const mark = w.mark();
+  if (trimmed.length === 0) w.bytes(NO_UNUSED_BITS);
+  else w.bytes(trimmed);
+  if (((trimmed[0] ?? 0) & 0x80) !== 0) w.bytes(NO_UNUSED_BITS);
+  w.wrap(TAG.integer, mark);
 }

@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, hash, type KeyObject } from 'node:crypto';
 import { DerReader, DerError, bitStringBytes, contentOf, oidToString, rawOf, type Tlv } from './der-reader.js';
 import { TAG } from './der-writer.js';
 import { oidName, type OidName } from './oids.js';
@@ -21,14 +21,24 @@ export interface ImportedPublicKey {
   readonly spki: Buffer;
 }
 
+/** A public key's encodings, as a certificate needs them. */
+export interface PublicKeyDer {
+  /** Set when the key was checked as a leaf key on import. */
+  readonly leafAlgorithm?: LeafKeyAlgorithm;
+  /** SubjectPublicKeyInfo DER. */
+  readonly spki: Buffer;
+  /** SHA-1 of the subjectPublicKey bits (RFC 5280 4.2.1.2 method 1), for SKI and AKI. */
+  readonly keyId: Buffer;
+}
+
 /**
- * Known SubjectPublicKeyInfo DER per key object. Node 20's decoders make
- * `createPublicKey(spki)` cost ~160 µs and `export({ type: 'spki' })` of
- * some keys as much again; the CSR already carries the bytes, so a key that
- * came from `importSubjectPublicKey` is never re-encoded. Keys are immutable
- * and the map is weak, so this is memoisation, not state.
+ * Encodings per key object. Node 20's decoders make `createPublicKey(spki)`
+ * cost ~160 us and `export({ type: 'spki' })` of some keys as much again;
+ * the CSR already carries the bytes, so a key that came from
+ * `importSubjectPublicKey` is never re-encoded. Keys are immutable and the
+ * map is weak, so this is memoisation, not state.
  */
-const knownSpki = new WeakMap<KeyObject, Buffer>();
+const knownDer = new WeakMap<KeyObject, PublicKeyDer>();
 
 /**
  * Imports a SubjectPublicKeyInfo (the TLV at `value` in `buf`), choosing the
@@ -85,7 +95,7 @@ export function importSubjectPublicKey(buf: Uint8Array, value: Tlv): ImportedPub
     const known = name === undefined ? undefined : UNSUPPORTED_KEY_NAMES[name];
     throw new UnsupportedKeyError(`${known ?? `public key algorithm ${oidToString(contentOf(buf, algOid))}`} keys are not supported; use Ed25519 or ECDSA P-256`);
   }
-  knownSpki.set(imported.publicKey, spki);
+  knownDer.set(imported.publicKey, { leafAlgorithm: imported.keyAlgorithm, spki, keyId: hash('sha1', key, 'buffer') });
   return { ...imported, spki };
 }
 
@@ -97,6 +107,8 @@ function checkRsaSize(publicKey: KeyObject): void {
 
 /** The leaf key type of a public KeyObject, or UnsupportedKeyError. */
 export function leafKeyAlgorithm(publicKey: KeyObject): LeafKeyAlgorithm {
+  const known = knownDer.get(publicKey)?.leafAlgorithm;
+  if (known) return known;
   if (publicKey.type !== 'public') throw new UnsupportedKeyError(`expected a public key, got a ${publicKey.type} key`);
   switch (publicKey.asymmetricKeyType) {
     case 'ec': {
@@ -119,13 +131,14 @@ export function leafKeyAlgorithm(publicKey: KeyObject): LeafKeyAlgorithm {
   }
 }
 
-/** SubjectPublicKeyInfo DER of a public key (memoised for imported keys). */
-export function spkiOf(publicKey: KeyObject): Buffer {
-  const known = knownSpki.get(publicKey);
+/** SubjectPublicKeyInfo DER and key identifier of a public key (memoised). */
+export function publicKeyDer(publicKey: KeyObject): PublicKeyDer {
+  const known = knownDer.get(publicKey);
   if (known) return known;
   const spki = publicKey.export({ type: 'spki', format: 'der' });
-  knownSpki.set(publicKey, spki);
-  return spki;
+  const der = { spki, keyId: hash('sha1', subjectPublicKeyBits(spki), 'buffer') };
+  knownDer.set(publicKey, der);
+  return der;
 }
 
 /** RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits; used for SKI/AKI. */

@@ -3,8 +3,10 @@ import { DerReader, contentOf } from './der-reader.js';
 import { TAG, contextTag } from './der-writer.js';
 import { oidName } from './oids.js';
 
-const TRUST_DOMAIN = /^[a-z0-9._-]+$/;
-const PATH_SEGMENT = /^[A-Za-z0-9._-]+$/;
+/** spiffe://<trust domain>/<segment>[/<segment>...] with the SPIFFE character sets. */
+const SPIFFE_ID = /^spiffe:\/\/[a-z0-9._-]+(?:\/[A-Za-z0-9._-]+)+$/;
+/** A `.` or `..` path segment. */
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
 const MAX_URI_BYTES = 2048;
 
 /**
@@ -14,14 +16,7 @@ const MAX_URI_BYTES = 2048;
  * `..` (the SPIFFE ID standard, as go-spiffe applies it).
  */
 export function isSpiffeId(text: string): boolean {
-  if (!text.startsWith('spiffe://') || text.length > MAX_URI_BYTES) return false;
-  const rest = text.slice('spiffe://'.length);
-  const slash = rest.indexOf('/');
-  if (slash <= 0 || !TRUST_DOMAIN.test(rest.slice(0, slash))) return false;
-  for (const segment of rest.slice(slash + 1).split('/')) {
-    if (segment === '.' || segment === '..' || !PATH_SEGMENT.test(segment)) return false;
-  }
-  return true;
+  return text.length <= MAX_URI_BYTES && SPIFFE_ID.test(text) && !DOT_SEGMENT.test(text);
 }
 
 const SAN_URI = contextTag(6, false);
