@@ -1,0 +1,75 @@
+import { InvalidInputError, parseFlags, type FlagSpec, type FlagValues } from '@tsdapr/runtime';
+import type { LevelWithSilent } from 'pino';
+
+/** Flags keep upstream operator's names where upstream has them. */
+export const OPERATOR_FLAGS = {
+  'api-port': { type: 'int', default: 6500, help: 'port of the Operator gRPC API (mTLS)' },
+  'api-listen-address': { type: 'string', default: '', help: 'address to bind the gRPC API to (empty: all interfaces)' },
+  'webhook-port': { type: 'int', default: 19443, help: 'port of the HTTPS webhook server (/convert, /validate)' },
+  'webhook-listen-address': { type: 'string', default: '', help: 'address to bind the webhook server to' },
+  'healthz-port': { type: 'int', default: 8080, help: 'port of /healthz and /readyz' },
+  'healthz-listen-address': { type: 'string', default: '', help: 'address to bind the health server to' },
+  'enable-metrics': { type: 'bool', default: true, help: 'serve Prometheus metrics' },
+  'metrics-port': { type: 'int', default: 9090, help: 'port of /metrics' },
+  'metrics-listen-address': { type: 'string', default: '', help: 'address to bind the metrics server to' },
+  'trust-domain': { type: 'string', default: 'cluster.local', help: 'control-plane trust domain (the operator is spiffe://<td>/ns/<namespace>/dapr-operator)' },
+  'trust-anchors-file': { type: 'string', default: '/var/run/secrets/dapr.io/tls/ca.crt', help: 'trust anchors (PEM); watched' },
+  'tls-cert-file': { type: 'string', default: '', help: 'the operator SVID chain (PEM), leaf first; watched' },
+  'tls-key-file': { type: 'string', default: '', help: 'the operator SVID private key (PEM); watched' },
+  'watch-namespace': { type: 'string', default: '', help: 'watch only this namespace (empty: all)' },
+  'disable-service-reconciler': { type: 'bool', default: false, help: 'do not create <app-id>-dapr Services' },
+  'service-reconciler-workers': { type: 'int', default: 4, help: 'concurrent Service reconciles' },
+  'enable-webhooks': { type: 'bool', default: true, env: 'ENABLE_WEBHOOKS', help: 'serve the conversion and validating webhooks' },
+  namespace: { type: 'string', default: 'default', env: 'NAMESPACE', help: "the operator's own namespace (the control-plane namespace)" },
+  kubeconfig: { type: 'string', default: '', env: 'KUBECONFIG', help: 'kubeconfig path (empty: in-cluster)' },
+  'log-level': { type: 'string', default: 'info', help: 'debug, info, warn, error or fatal' },
+  'log-as-json': { type: 'bool', default: true, help: 'JSON log lines (always JSON; kept for upstream compatibility)' },
+} as const satisfies Record<string, FlagSpec>;
+
+export interface Listen {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface OperatorOptions {
+  readonly api: Listen;
+  readonly webhook: Listen & { readonly enabled: boolean };
+  readonly healthz: Listen;
+  readonly metrics: Listen & { readonly enabled: boolean };
+  readonly trustDomain: string;
+  readonly namespace: string;
+  readonly tlsFiles: { readonly certFile: string; readonly keyFile: string; readonly trustAnchorsFile: string };
+  readonly watchNamespace: string | undefined;
+  readonly serviceReconciler: { readonly enabled: boolean; readonly workers: number };
+  readonly kubeconfigPath: string | undefined;
+  readonly logLevel: LevelWithSilent;
+}
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal', 'trace', 'silent'] as const;
+
+/** Flags and environment to typed, validated options; the only reader of process.env. */
+export function parseOperatorOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): OperatorOptions {
+  const flags: FlagValues<typeof OPERATOR_FLAGS> = parseFlags(OPERATOR_FLAGS, argv, env);
+  const logLevel = flags['log-level'] as (typeof LOG_LEVELS)[number];
+  if (!LOG_LEVELS.includes(logLevel)) throw new InvalidInputError('invalid_flag', `--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${flags['log-level']}"`);
+  for (const name of ['api-port', 'webhook-port', 'healthz-port', 'metrics-port'] as const) {
+    if (flags[name] < 0 || flags[name] > 65535) throw new InvalidInputError('invalid_flag', `--${name} must be a port number, got ${flags[name]}`);
+  }
+  if (!flags['tls-cert-file'] || !flags['tls-key-file']) {
+    throw new InvalidInputError('invalid_flag', '--tls-cert-file and --tls-key-file are required: the operator serves its API with mTLS only (its SVID, spiffe://<trust-domain>/ns/<namespace>/dapr-operator)');
+  }
+  if (flags['service-reconciler-workers'] < 1) throw new InvalidInputError('invalid_flag', '--service-reconciler-workers must be at least 1');
+  return {
+    api: { host: flags['api-listen-address'], port: flags['api-port'] },
+    webhook: { host: flags['webhook-listen-address'], port: flags['webhook-port'], enabled: flags['enable-webhooks'] },
+    healthz: { host: flags['healthz-listen-address'], port: flags['healthz-port'] },
+    metrics: { host: flags['metrics-listen-address'], port: flags['metrics-port'], enabled: flags['enable-metrics'] },
+    trustDomain: flags['trust-domain'],
+    namespace: flags.namespace,
+    tlsFiles: { certFile: flags['tls-cert-file'], keyFile: flags['tls-key-file'], trustAnchorsFile: flags['trust-anchors-file'] },
+    watchNamespace: flags['watch-namespace'] || undefined,
+    serviceReconciler: { enabled: !flags['disable-service-reconciler'], workers: flags['service-reconciler-workers'] },
+    kubeconfigPath: flags.kubeconfig || undefined,
+    logLevel,
+  };
+}

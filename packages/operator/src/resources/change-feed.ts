@@ -1,0 +1,51 @@
+import type { InformerEvent } from '@tsdapr/kube';
+import { keyOf, type DaprResource } from './dapr-resource.js';
+import type { ResourceChange } from './scoped-event.js';
+
+/**
+ * Turns informer events into changes carrying the old object (the informer
+ * gives only the new one), and drops resyncs and replays whose
+ * resourceVersion did not move (upstream's resync filter). One feed per kind.
+ */
+export class ChangeFeed {
+  private readonly lastSeen = new Map<string, DaprResource>();
+  private readonly listeners = new Set<(change: ResourceChange) => void>();
+
+  /** Seeds what is already known (the cache after its first list) so its replay is not news. */
+  seed(resources: readonly DaprResource[]): void {
+    for (const resource of resources) this.lastSeen.set(keyOf(resource), resource);
+  }
+
+  subscribe(listener: (change: ResourceChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  get subscribers(): number {
+    return this.listeners.size;
+  }
+
+  handle(event: InformerEvent<DaprResource>): void {
+    const change = this.toChange(event);
+    if (!change) return;
+    for (const listener of this.listeners) listener(change);
+  }
+
+  private toChange(event: InformerEvent<DaprResource>): ResourceChange | undefined {
+    const key = keyOf(event.object);
+    const old = this.lastSeen.get(key);
+    switch (event.type) {
+      case 'delete':
+        this.lastSeen.delete(key);
+        return { type: 'DELETED', old, current: event.object };
+      case 'add':
+      case 'update': {
+        this.lastSeen.set(key, event.object);
+        if (old && old.metadata?.resourceVersion === event.object.metadata?.resourceVersion) return undefined;
+        return { type: old ? 'UPDATED' : 'CREATED', old, current: event.object };
+      }
+    }
+  }
+}
