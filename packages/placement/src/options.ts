@@ -26,7 +26,8 @@ export const PLACEMENT_FLAGS = {
   'disseminate-coalesce-window': { type: 'duration', default: '0s', help: 'if >0, delay the next round after one by this window so churn folds into one round' },
   'trust-domain': { type: 'string', default: 'localhost', help: 'trust domain of the control plane' },
   'trust-anchors-file': { type: 'string', default: '/var/run/secrets/dapr.io/tls/ca.crt', help: 'trust anchors clients must chain to (mTLS)' },
-  'sentry-address': { type: 'string', default: '', help: 'address of Sentry (default dapr-sentry.<namespace>.svc:443); not used yet: see --tls-cert-file' },
+  'sentry-address': { type: 'string', default: '', help: 'address of Sentry to get the SVID from (default dapr-sentry.<namespace>.svc:443); unused with --tls-cert-file' },
+  'sentry-token-file': { type: 'string', default: '/var/run/secrets/dapr.io/sentrytoken/token', help: 'projected service-account token presented to Sentry (empty: none, standalone)' },
   mode: { type: 'string', default: 'standalone', help: 'kubernetes (leader election on a Lease) or standalone (always leader)' },
   'max-api-level': { type: 'int', default: 10, help: 'deprecated upstream and ineffective; accepted and ignored' },
   'min-api-level': { type: 'int', default: 0, help: 'deprecated upstream and ineffective; accepted and ignored' },
@@ -64,7 +65,16 @@ export interface PlacementOptions {
   readonly coalesceWindowMs: number;
   readonly tls:
     | { readonly enabled: false }
-    | { readonly enabled: true; readonly trustDomain: string; readonly trustAnchorsFile: string; readonly certFile: string; readonly keyFile: string; readonly sentryAddress: string };
+    | {
+        readonly enabled: true;
+        readonly trustDomain: string;
+        readonly trustAnchorsFile: string;
+        /** With cert and key files, placement serves them; without, it gets its SVID from Sentry. */
+        readonly certFile: string;
+        readonly keyFile: string;
+        readonly sentryAddress: string;
+        readonly sentryTokenFile: string;
+      };
   readonly kubeconfigPath: string | undefined;
   readonly leaderElection: { readonly leaseName: string; readonly leaseDurationMs: number; readonly renewDeadlineMs: number; readonly retryPeriodMs: number };
   readonly logLevel: LoggerOptions['level'];
@@ -106,8 +116,8 @@ export function parsePlacementOptions(argv: readonly string[], env: Readonly<Rec
   const namespace = flags.namespace;
   let tls: PlacementOptions['tls'] = { enabled: false };
   if (flags['tls-enabled']) {
-    if (!flags['tls-cert-file'] || !flags['tls-key-file']) {
-      fail('--tls-enabled needs --tls-cert-file and --tls-key-file (placement does not yet fetch its SVID from Sentry)');
+    if (Boolean(flags['tls-cert-file']) !== Boolean(flags['tls-key-file'])) {
+      fail('--tls-cert-file and --tls-key-file go together (without both, placement gets its SVID from Sentry)');
     }
     tls = {
       enabled: true,
@@ -116,6 +126,7 @@ export function parsePlacementOptions(argv: readonly string[], env: Readonly<Rec
       certFile: flags['tls-cert-file'],
       keyFile: flags['tls-key-file'],
       sentryAddress: flags['sentry-address'] || `dapr-sentry.${namespace}.svc:443`,
+      sentryTokenFile: flags['sentry-token-file'],
     };
   }
   const ignoredFlags = IGNORED.filter((name) => argv.some((arg) => new RegExp(`^--?${name}(=|$)`).test(arg)));

@@ -15,7 +15,7 @@ import type { PlacementOptions } from './options.js';
 import { DEFAULT_FLOOD_LIMITS, type FloodLimits } from './server/flood-guard.js';
 import { placementServer } from './server/placement-server.js';
 import { reportDaprStatusHandler } from './server/report-dapr-status.js';
-import { fileServingIdentity, type ServingIdentity } from './server/serving-identity.js';
+import { fileServingIdentity, sentryServingIdentity, type ServingIdentity } from './server/serving-identity.js';
 import { stateTablesJson } from './state-json.js';
 import type { StatePlacementTables } from './table/messages.js';
 
@@ -106,13 +106,23 @@ export function createPlacement(options: PlacementOptions, deps: PlacementDeps):
 
   const identity = options.tls.enabled
     ? (deps.servingIdentity ??
-      fileServingIdentity({
-        certFile: options.tls.certFile,
-        keyFile: options.tls.keyFile,
-        trustAnchorsFile: options.tls.trustAnchorsFile,
-        expectedSpiffeId: controlPlaneSpiffeId(options.tls.trustDomain, options.namespace, 'placement'),
-        logger: logger.child({ component: 'serving-identity' }),
-      }))
+      (options.tls.certFile
+        ? fileServingIdentity({
+            certFile: options.tls.certFile,
+            keyFile: options.tls.keyFile,
+            trustAnchorsFile: options.tls.trustAnchorsFile,
+            expectedSpiffeId: controlPlaneSpiffeId(options.tls.trustDomain, options.namespace, 'placement'),
+            logger: logger.child({ component: 'serving-identity' }),
+          })
+        : sentryServingIdentity({
+            sentryAddress: options.tls.sentryAddress,
+            trustAnchors: { file: options.tls.trustAnchorsFile },
+            controlPlaneTrustDomain: options.tls.trustDomain,
+            controlPlaneNamespace: options.namespace,
+            namespace: options.namespace,
+            ...(options.tls.sentryTokenFile ? { tokenFile: options.tls.sentryTokenFile } : {}),
+            logger: logger.child({ component: 'serving-identity' }),
+          })))
     : undefined;
 
   const handler = reportDaprStatusHandler({

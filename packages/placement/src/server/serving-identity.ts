@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { TlsMaterial, uriSans } from '@tsdapr/grpc';
+import { createSvidSource, type SvidSourceOptions } from '@tsdapr/identity';
 import { sleep, type Logger, type Runner } from '@tsdapr/runtime';
 import { PlacementError } from '../errors.js';
 
@@ -84,6 +85,40 @@ export function fileServingIdentity(options: FileServingIdentityOptions): Servin
           options.logger.error({ err }, 'serving identity files changed but cannot be loaded; keeping the previous one');
         }
       }
+    },
+  };
+}
+
+/**
+ * Placement's SVID from Sentry, as upstream gets it: `dapr-placement` in the
+ * control-plane namespace, proved by the pod's projected token, renewed at
+ * half-life; anchors from the watched ConfigMap file.
+ */
+export function sentryServingIdentity(options: Omit<SvidSourceOptions, 'appId'> & { readonly readyTimeoutMs?: number }): ServingIdentity {
+  const source = createSvidSource({ ...options, appId: 'dapr-placement' });
+  let started: AbortController | undefined;
+  let running: Promise<void> | undefined;
+  return {
+    material: source.material,
+    async load() {
+      // The source starts fetching at once so the server can present the SVID
+      // when it binds; the runner below then owns it until shutdown.
+      started = new AbortController();
+      running = source.runner(started.signal);
+      const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+      while (!source.ready()) {
+        if (Date.now() > deadline) {
+          started.abort();
+          await running;
+          throw new PlacementError('serving_identity', `no SVID from Sentry at ${options.sentryAddress} within ${(options.readyTimeoutMs ?? 60_000) / 1000}s; see the warnings above`);
+        }
+        await sleep(100);
+      }
+    },
+    runner: async (signal) => {
+      signal.addEventListener('abort', () => started?.abort(), { once: true });
+      if (signal.aborted) started?.abort();
+      await running;
     },
   };
 }
