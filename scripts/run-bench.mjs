@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// `pnpm bench`: every benchmark, one after another, each comparing against
+// its baseline measured in the same run. Extra arguments go to each one.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const BENCHMARKS = [
+  ['sentry: signing in process (ours vs node crypto ceiling vs @peculiar/x509)', 'bench/dist/sentry/sign-throughput.js'],
+  ['sentry: SignCertificate over gRPC+TLS, sequential and 1,000 in flight', 'bench/dist/sentry/grpc-load.js'],
+  ['injector: admission requests', 'packages/injector/dist/bench/admission-bench.js'],
+];
+
+let failed = 0;
+for (const [title, file] of BENCHMARKS) {
+  console.log(`\n=== ${title}`);
+  if (!existsSync(join(root, file))) {
+    console.log(`missing ${file}: run pnpm build`);
+    failed++;
+    continue;
+  }
+  const result = spawnSync(process.execPath, [join(root, file), ...process.argv.slice(2)], { stdio: 'inherit', cwd: root });
+  if (result.status !== 0) failed++;
+}
+process.exitCode = failed === 0 ? 0 : 1;
