@@ -17,7 +17,7 @@ if ! command -v openssl >/dev/null; then
   echo "dev.sh: installing openssl (tests use it as an independent verifier)"
   (apt-get update && apt-get install -y --no-install-recommends openssl) >/dev/null
 fi
-pnpm install --frozen-lockfile --reporter=silent
+pnpm install --frozen-lockfile
 bash scripts/build-go-binaries.sh
 
 case "${1:-}" in
