@@ -3,6 +3,7 @@ import { TlsMaterial, controlPlaneSpiffeId, grpcServer, operatorService, serverC
 import { loadKubeConfig } from '@tsdapr/kube';
 import { Readiness, adminServer, createMetricsRegistry, healthRoutes, metricsRoutes, runAll, type Logger, type Runner } from '@tsdapr/runtime';
 import { createOperatorApi } from './api/operator-api.js';
+import { createAppServiceController } from './controllers/app-service/app-service-controller.js';
 import { fileIdentityProvider, type IdentityProvider } from './identity/file-identity.js';
 import { createOperatorMetrics } from './metrics.js';
 import type { OperatorOptions } from './options.js';
@@ -13,8 +14,6 @@ export interface OperatorDeps {
   readonly kubeConfig?: KubeConfig;
   /** Where the operator's SVID comes from; defaults to the --tls-*-file flags. */
   readonly identity?: (tls: TlsMaterial) => IdentityProvider;
-  /** Extra runners (controllers, webhooks) given the shared parts; see controllers/. */
-  readonly extraRunners?: Runner[];
 }
 
 export interface Operator {
@@ -38,6 +37,11 @@ export function createOperator(options: OperatorOptions, deps: OperatorDeps): Op
     ? deps.identity(tls)
     : fileIdentityProvider({ ...options.tlsFiles, tls, expectedSpiffeId: spiffeId, logger: logger.child({ component: 'identity' }) });
   const resources = createResourceCaches(kubeConfig, logger.child({ component: 'cache' }), options.watchNamespace);
+  // Controllers, registered explicitly.
+  const controllers: Runner[] = [];
+  if (options.serviceReconciler.enabled) {
+    controllers.push(...createAppServiceController({ kubeConfig, metrics, logger, workers: options.serviceReconciler.workers, watchNamespace: options.watchNamespace }).runners);
+  }
 
   return {
     async run(signal) {
@@ -75,7 +79,7 @@ export function createOperator(options: OperatorOptions, deps: OperatorDeps): Op
       };
 
       logger.info({ spiffeId, watchNamespace: options.watchNamespace ?? '(all)' }, 'starting operator');
-      await runAll(signal, [...admin, identity.runner, ...resources.caches.map((cache) => cache.runner), api, ...(deps.extraRunners ?? [])]);
+      await runAll(signal, [...admin, identity.runner, ...resources.caches.map((cache) => cache.runner), api, ...controllers]);
     },
   };
 }

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { V1Service } from '@kubernetes/client-node';
+import { createMetricsRegistry, silentLogger } from '@tsdapr/runtime';
+import { createOperatorMetrics } from '../../metrics.js';
+import { appServiceReconciler, type ServiceApi } from './app-service-controller.js';
+import { desiredService, type Workload } from './desired-service.js';
+
+type Mod = (w: { metadata: Record<string, unknown>; spec: { selector: { matchLabels: Record<string, string> }; template: { metadata: { annotations: Record<string, string> } } } }) => void;
+
+function deployment(name: string, ...mods: Mod[]): Workload {
+  const w = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'ns1', uid: `uid-${name}` } as Record<string, unknown>, spec: { selector: { matchLabels: { app: name } }, template: { metadata: { annotations: {} as Record<string, string> } } } };
+  for (const mod of mods) mod(w);
+  return w;
+}
+const annotated = (key: string, value: string): Mod => (w) => {
+  w.spec.template.metadata.annotations[key] = value;
+};
+const daprEnabled = (appId: string): Mod => (w) => {
+  w.spec.template.metadata.annotations['dapr.io/enabled'] = 'true';
+  w.spec.template.metadata.annotations['dapr.io/app-id'] = appId;
+};
+const deleting: Mod = (w) => {
+  w.metadata['deletionTimestamp'] = '2026-01-01T00:00:00Z';
+};
+
+function recordingApi(existing: V1Service[] = []): ServiceApi & { calls: string[] } {
+  const calls: string[] = [];
+  const store = new Map(existing.map((s) => [`${s.metadata?.namespace}/${s.metadata?.name}`, s]));
+  return {
+    calls,
+    read: async (namespace, name) => {
+      calls.push(`get ${namespace}/${name}`);
+      return store.get(`${namespace}/${name}`);
+    },
+    create: async (service) => {
+      calls.push(`create ${service.metadata?.namespace}/${service.metadata?.name}`);
+    },
+    replace: async (service) => {
+      calls.push(`update ${service.metadata?.namespace}/${service.metadata?.name} rv=${service.metadata?.resourceVersion}`);
+    },
+  };
+}
+
+const withRv = (service: V1Service | undefined, rv: string): V1Service => ({ ...service, metadata: { ...service?.metadata, resourceVersion: rv } });
+
+describe('app-service reconcile (table: the API calls made)', () => {
+  const orders = deployment('orders', daprEnabled('orders'));
+  const cases: Array<{ name: string; workload: Workload | undefined; existing?: V1Service[]; calls: string[] }> = [
+    { name: 'workload gone: nothing (garbage collection)', workload: undefined, calls: [] },
+    { name: 'workload being deleted: nothing', workload: deployment('orders', daprEnabled('orders'), deleting), calls: [] },
+    { name: 'not Dapr-enabled: nothing', workload: deployment('orders', annotated('dapr.io/app-id', 'orders')), calls: [] },
+    { name: 'dapr.io/enabled=false: nothing', workload: deployment('orders', annotated('dapr.io/enabled', 'false'), annotated('dapr.io/app-id', 'orders')), calls: [] },
+    { name: 'no app id: nothing', workload: deployment('orders', annotated('dapr.io/enabled', 'true')), calls: [] },
+    { name: 'app id that makes an invalid name: nothing', workload: deployment('orders', daprEnabled('Orders_Service')), calls: [] },
+    { name: 'Service missing: create', workload: orders, calls: ['get ns1/orders-dapr', 'create ns1/orders-dapr'] },
+    { name: 'Service up to date: no write', workload: orders, existing: [withRv(desiredService('Deployment', orders), '7')], calls: ['get ns1/orders-dapr'] },
+    {
+      name: 'Service differs (metrics port changed): update keeping its resourceVersion',
+      workload: deployment('orders', daprEnabled('orders'), annotated('dapr.io/metrics-port', '9999')),
+      existing: [withRv(desiredService('Deployment', orders), '7')],
+      calls: ['get ns1/orders-dapr', 'update ns1/orders-dapr rv=7'],
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, async () => {
+      const api = recordingApi(c.existing);
+      const metrics = createOperatorMetrics(createMetricsRegistry());
+      const reconcile = appServiceReconciler({ workload: () => c.workload, services: api, metrics, logger: silentLogger() });
+      await reconcile('Deployment/ns1/orders');
+      assert.deepEqual(api.calls, c.calls);
+    });
+  }
+});
+
+test('desired Service: upstream name, labels, annotations, ports, selector and owner', () => {
+  const svc = desiredService('StatefulSet', deployment('orders', daprEnabled('orders'), annotated('dapr.io/grpc-port', '6000'), annotated('dapr.io/sidecar-svc-annotations', 'a=b,dapr.io/app-id=evil')));
+  assert.equal(svc?.metadata?.name, 'orders-dapr');
+  assert.deepEqual(svc?.metadata?.labels, { 'dapr.io/enabled': 'true' });
+  assert.deepEqual(svc?.metadata?.annotations, { a: 'b', 'dapr.io/app-id': 'orders', 'prometheus.io/probe': 'true', 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9090', 'prometheus.io/path': '/' });
+  assert.deepEqual(svc?.spec?.ports?.map((p) => [p.name, p.port, p.targetPort]), [['dapr-http', 80, 3500], ['dapr-grpc', 6000, 6000], ['dapr-internal', 50002, 50002], ['dapr-metrics', 9090, 9090]]);
+  assert.equal(svc?.spec?.clusterIP, 'None');
+  assert.deepEqual(svc?.spec?.selector, { app: 'orders' });
+  assert.deepEqual(svc?.metadata?.ownerReferences, [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'orders', uid: 'uid-orders', controller: true, blockOwnerDeletion: true }]);
+  const noMetrics = desiredService('Deployment', deployment('x', daprEnabled('x'), annotated('dapr.io/enable-metrics', 'false')));
+  assert.deepEqual(noMetrics?.metadata?.annotations, { 'dapr.io/app-id': 'x' });
+});

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment, type V1Service } from '@kubernetes/client-node';
+import { createTestNamespace, pollUntil, requireTestCluster, testKubeConfig, type TestNamespace } from '@tsdapr/e2e-harness';
+import { isNotFound } from '@tsdapr/kube';
+import { installCrds } from '../../test-support/install-crds.js';
+import { startOperatorProcess, type OperatorProcess } from '../../test-support/operator-process.js';
+import { createTestPki } from '../../test-support/test-identities.js';
+
+let kubeConfig: KubeConfig;
+let ns: TestNamespace;
+let operator: OperatorProcess;
+
+before(async () => {
+  requireTestCluster();
+  kubeConfig = testKubeConfig();
+  await installCrds(kubeConfig);
+  ns = await createTestNamespace('operator-svc');
+  const files = createTestPki().writeOperatorFiles('spiffe://cluster.local/ns/dapr-system/dapr-operator');
+  operator = await startOperatorProcess({
+    args: ['--kubeconfig', requireTestCluster(), '--tls-cert-file', files.certFile, '--tls-key-file', files.keyFile, '--trust-anchors-file', files.trustAnchorsFile, '--enable-webhooks=false', '--watch-namespace', ns.name],
+    env: { NAMESPACE: 'dapr-system' },
+  });
+});
+
+after(async () => {
+  await operator?.stop();
+  await ns?.cleanup();
+});
+
+function deployment(name: string, annotations: Record<string, string>): V1Deployment {
+  return {
+    metadata: { name },
+    spec: {
+      replicas: 0,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name }, annotations }, spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] } },
+    },
+  };
+}
+
+async function service(name: string): Promise<V1Service | undefined> {
+  try {
+    return await kubeConfig.makeApiClient(CoreV1Api).readNamespacedService({ namespace: ns.name, name });
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+test('an annotated Deployment gets its headless <app-id>-dapr Service, updated when the workload changes', async () => {
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
+  const created = await apps.createNamespacedDeployment({ namespace: ns.name, body: deployment('orders', { 'dapr.io/enabled': 'true', 'dapr.io/app-id': 'orders' }) });
+  await apps.createNamespacedDeployment({ namespace: ns.name, body: deployment('plain', { 'dapr.io/app-id': 'plain' }) });
+
+  const svc = await pollUntil('orders-dapr Service', () => service('orders-dapr'), { timeoutMs: 15_000 });
+  assert.equal(svc.spec?.clusterIP, 'None');
+  assert.deepEqual(svc.metadata?.labels, { 'dapr.io/enabled': 'true' });
+  assert.equal(svc.metadata?.annotations?.['prometheus.io/port'], '9090');
+  assert.deepEqual(svc.spec?.selector, { app: 'orders' });
+  assert.deepEqual(svc.spec?.ports?.map((p) => [p.name, p.port, Number(p.targetPort)]), [['dapr-http', 80, 3500], ['dapr-grpc', 50001, 50001], ['dapr-internal', 50002, 50002], ['dapr-metrics', 9090, 9090]]);
+  assert.equal(svc.metadata?.ownerReferences?.[0]?.uid, created.metadata?.uid);
+  assert.equal(svc.metadata?.ownerReferences?.[0]?.controller, true);
+
+  const current = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'orders' });
+  current.spec!.template.metadata!.annotations!['dapr.io/metrics-port'] = '9876';
+  await apps.replaceNamespacedDeployment({ namespace: ns.name, name: 'orders', body: current });
+  const updated = await pollUntil('Service updated', async () => {
+    const s = await service('orders-dapr');
+    return s?.metadata?.annotations?.['prometheus.io/port'] === '9876' ? s : undefined;
+  }, { timeoutMs: 15_000 });
+  assert.equal(updated.spec?.ports?.find((p) => p.name === 'dapr-metrics')?.port, 9876);
+
+  assert.equal(await service('plain-dapr'), undefined, 'no Service for a workload without dapr.io/enabled');
+  const metrics = await operator.metrics();
+  assert.match(metrics, /dapr_operator_service_created_total\{app_id="orders"\} 1/);
+  assert.match(metrics, /dapr_operator_service_updated_total\{app_id="orders"\} 1/);
+});
