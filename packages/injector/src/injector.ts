@@ -1,5 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { TlsMaterial } from '@tsdapr/grpc';
+import { createSvidSource } from '@tsdapr/identity';
 import { loadKubeConfig } from '@tsdapr/kube';
 import { Readiness, adminServer, createMetricsRegistry, healthRoutes, metricsRoutes, runAll, type Logger, type Runner } from '@tsdapr/runtime';
 import { caBundleController } from './controllers/ca-bundle-controller.js';
@@ -19,13 +20,9 @@ export interface InjectorDeps {
   readonly logger: Logger;
   /** Defaults to the kubeconfig from options, else in-cluster. */
   readonly kubeConfig?: KubeConfig;
-  /**
-   * The serving certificate, when neither files nor a self-signed one are
-   * wanted. This is the seam for the Sentry-issued SVID: a caller that holds
-   * one passes it here, or keeps `tls` current itself.
-   */
+  /** A fixed serving certificate, instead of what options say (tests). */
   readonly servingCertificate?: ServingCertificate;
-  /** Serving material to use and keep; its identity and CA bundle may change at run time. */
+  /** Serving material kept current by the caller; its identity and CA bundle may change at run time. */
   readonly tls?: TlsMaterial;
   /** Called with the webhook's bound port (useful with --port 0). */
   readonly onWebhookListening?: (port: number) => void;
@@ -53,7 +50,6 @@ export function createInjector(options: InjectorOptions, deps: InjectorDeps): In
   const caBundleReady = options.patchWebhookCaBundle ? readiness.part('webhook-configuration') : undefined;
   const allowList = [...BUILT_IN_ALLOWED_SERVICE_ACCOUNTS, ...options.allowedServiceAccounts];
   const matcher = serviceAccountMatcher(allowList);
-  const tls = deps.tls ?? new TlsMaterial();
 
   return {
     async run(signal) {
@@ -63,11 +59,8 @@ export function createInjector(options: InjectorOptions, deps: InjectorDeps): In
       const mtls = mtlsSetting({ kubeConfig, namespace: options.namespace, logger: logger.child({ component: 'mtls-config' }) });
       const components = pluggableComponents({ kubeConfig, logger: logger.child({ component: 'components' }) });
 
-      if (!tls.currentIdentity) {
-        const serving = await servingCertificate(options, deps);
-        tls.setIdentity(serving.identity);
-        tls.setTrustAnchors(serving.caBundlePem);
-      }
+      const serving = await servingMaterial(options, deps);
+      const tls = serving.tls;
       const nativeSidecarsSupported = await apiServerSupportsNativeSidecars(kubeConfig, logger, signal);
       const allowedUids = await resolveServiceAccountUids(kubeConfig, allowList, logger, signal);
 
@@ -84,8 +77,10 @@ export function createInjector(options: InjectorOptions, deps: InjectorDeps): In
         mtls.cache.runner,
         components.cache.runner,
         async (abort) => {
-          // Upstream serves only once the anchors are known: a sidecar without them cannot start.
+          // Upstream serves only once the anchors are known (a sidecar without
+          // them cannot start) and it holds its serving certificate.
           if (!(await anchors.waitUntilLoaded(abort))) return;
+          if (!(await hasIdentity(tls, abort))) return;
           await webhookServer({
             host: options.listenAddress || undefined,
             port: options.port,
@@ -126,9 +121,7 @@ export function createInjector(options: InjectorOptions, deps: InjectorDeps): In
           }),
         );
       }
-      if (options.tls && !deps.tls && !deps.servingCertificate) {
-        runners.push(servingCertificateFileWatch({ ...options.tls, tls, logger: logger.child({ component: 'serving-certificate' }) }));
-      }
+      if (serving.runner) runners.push(serving.runner);
       if (options.reportMissedInjections) runners.push(missedInjectionController({ kubeConfig, logger, metrics }).runner);
       logger.info(
         { namespace: options.namespace, sidecarImage: options.sidecar.sidecarImage, trustAnchorsFile: options.trustAnchorsFile, nativeSidecarsSupported, allowList: allowList.length },
@@ -139,10 +132,55 @@ export function createInjector(options: InjectorOptions, deps: InjectorDeps): In
   };
 }
 
-async function servingCertificate(options: InjectorOptions, deps: InjectorDeps): Promise<ServingCertificate> {
-  if (deps.servingCertificate) return deps.servingCertificate;
-  if (options.tls) return servingCertificateFromFiles(options.tls.certFile, options.tls.keyFile, options.tls.caFile);
-  const service = `dapr-sidecar-injector.${options.namespace}.svc`;
-  deps.logger.warn('no --tls-cert-file given: serving with a self-signed certificate (the caBundle follows it)');
-  return selfSignedServingCertificate({ dnsNames: [service, `${service}.${options.sidecar.kubeClusterDomain}`, 'localhost'], ipAddresses: ['127.0.0.1', '::1'] });
+/** The serving material and, when it renews itself, the runner that does so. */
+async function servingMaterial(options: InjectorOptions, deps: InjectorDeps): Promise<{ tls: TlsMaterial; runner?: Runner }> {
+  if (deps.tls) return { tls: deps.tls };
+  const logger = deps.logger.child({ component: 'serving-certificate' });
+  const fixed = (serving: ServingCertificate): TlsMaterial => new TlsMaterial({ identity: serving.identity, trustAnchorsPem: serving.caBundlePem });
+  if (deps.servingCertificate) return { tls: fixed(deps.servingCertificate) };
+  const source = options.servingTls;
+  switch (source.source) {
+    case 'files': {
+      const tls = fixed(await servingCertificateFromFiles(source.certFile, source.keyFile, source.caFile));
+      return { tls, runner: servingCertificateFileWatch({ certFile: source.certFile, keyFile: source.keyFile, caFile: source.caFile, tls, logger }) };
+    }
+    case 'sentry': {
+      // Upstream's way: the dapr-injector SVID (DNS SAN dapr-sidecar-injector.<ns>.svc),
+      // trusted through the anchors, which the caBundle controller then publishes.
+      const svid = createSvidSource({
+        sentryAddress: source.sentryAddress,
+        trustAnchors: { file: options.trustAnchorsFile },
+        controlPlaneTrustDomain: options.sidecar.controlPlaneTrustDomain,
+        controlPlaneNamespace: options.namespace,
+        appId: 'dapr-injector',
+        namespace: options.namespace,
+        ...(source.tokenFile ? { tokenFile: source.tokenFile } : {}),
+        logger,
+      });
+      return { tls: svid.material, runner: svid.runner };
+    }
+    case 'self-signed': {
+      const service = `dapr-sidecar-injector.${options.namespace}.svc`;
+      logger.warn('no --tls-cert-file and no Sentry address: serving with a self-signed certificate (the caBundle follows it)');
+      return { tls: fixed(await selfSignedServingCertificate({ dnsNames: [service, `${service}.${options.sidecar.kubeClusterDomain}`, 'localhost'], ipAddresses: ['127.0.0.1', '::1'] })) };
+    }
+  }
+}
+
+/** Resolves true once the material holds a serving identity, false if the signal aborts first. */
+function hasIdentity(tls: TlsMaterial, signal: AbortSignal): Promise<boolean> {
+  if (tls.currentIdentity) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (ready: boolean): void => {
+      tls.removeIdentityCertificateListener(onIdentity);
+      signal.removeEventListener('abort', onAbort);
+      resolve(ready);
+    };
+    const onIdentity = (update: unknown): void => {
+      if (update) done(true);
+    };
+    const onAbort = (): void => done(false);
+    tls.addIdentityCertificateListener(onIdentity);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }

@@ -73,6 +73,22 @@ void describe('parseInjectorOptions', () => {
     assert.equal(s.nativeSidecarDefault, true);
   });
 
+  void test('serving TLS: files first, else the Sentry SVID as upstream, else self-signed', () => {
+    const machine = { sentryTokenFile: () => '/var/run/secrets/dapr.io/sentrytoken/token' };
+    assert.deepEqual(parseInjectorOptions([], REQUIRED, machine).servingTls, { source: 'self-signed' });
+    assert.deepEqual(parseInjectorOptions([], { ...REQUIRED, DAPR_SENTRY_ADDRESS: 'dapr-sentry.dapr-system.svc.cluster.local:443' }, machine).servingTls, {
+      source: 'sentry',
+      sentryAddress: 'dapr-sentry.dapr-system.svc.cluster.local:443',
+      tokenFile: '/var/run/secrets/dapr.io/sentrytoken/token',
+    });
+    assert.deepEqual(parseInjectorOptions(['--tls-cert-file', '/c', '--tls-key-file', '/k'], { ...REQUIRED, DAPR_SENTRY_ADDRESS: 'x:443' }, machine).servingTls, {
+      source: 'files',
+      certFile: '/c',
+      keyFile: '/k',
+      caFile: undefined,
+    });
+  });
+
   void test('pull policy maps as upstream: unknown values mean IfNotPresent', () => {
     assert.equal(parseInjectorOptions([], { ...REQUIRED, SIDECAR_IMAGE_PULL_POLICY: 'Never' }).sidecar.imagePullPolicy, 'Never');
     assert.equal(parseInjectorOptions([], { ...REQUIRED, SIDECAR_IMAGE_PULL_POLICY: 'sometimes' }).sidecar.imagePullPolicy, 'IfNotPresent');

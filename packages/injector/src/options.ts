@@ -26,6 +26,7 @@ export const INJECTOR_FLAGS = {
   'tls-cert-file': { type: 'string', default: '', help: 'serving certificate chain (PEM); empty: a self-signed certificate is generated' },
   'tls-key-file': { type: 'string', default: '', help: 'serving private key (PEM)' },
   'tls-ca-file': { type: 'string', default: '', help: 'CA bundle for the webhook configuration (default: the last certificate of the chain)' },
+  'sentry-address': { type: 'string', default: '', env: 'DAPR_SENTRY_ADDRESS', help: 'serve with the dapr-injector SVID from this Sentry, as upstream (unless --tls-cert-file is given)' },
   'trust-anchors-file': { type: 'string', default: '/var/run/dapr.io/tls/ca.crt', env: 'DAPR_TRUST_ANCHORS_FILE', help: 'trust anchors given to sidecars as DAPR_TRUST_ANCHORS' },
   'webhook-configuration-name': { type: 'string', default: 'dapr-sidecar-injector', help: 'MutatingWebhookConfiguration whose caBundle the injector keeps current' },
   'patch-webhook-ca-bundle': { type: 'bool', default: true, help: 'keep the caBundle of the MutatingWebhookConfiguration current' },
@@ -55,6 +56,9 @@ export const INJECTOR_FLAGS = {
   'sidecar-token-volume': { type: 'string', default: 'auto', help: 'add the dapr-identity-token volume: auto (when the injector has a service-account token, as upstream), true or false' },
 } as const satisfies Record<string, FlagSpec>;
 
+/** Where the chart mounts the injector's own projected token for Sentry. */
+export const SENTRY_TOKEN_PATH = '/var/run/secrets/dapr.io/sentrytoken/token';
+
 /** Injector settings that come from options; the rest is live state. */
 export type StaticSidecarSettings = Omit<InjectorSettings, 'trustAnchorsPem' | 'mtlsEnabled' | 'nativeSidecarsSupported'>;
 
@@ -65,7 +69,15 @@ export interface InjectorOptions {
   readonly metrics: { readonly enabled: boolean; readonly host: string; readonly port: number };
   readonly kubeconfigPath: string | undefined;
   readonly logLevel: LevelWithSilent;
-  readonly tls: { readonly certFile: string; readonly keyFile: string; readonly caFile: string | undefined } | undefined;
+  /**
+   * Where the serving certificate comes from: files, the Sentry-issued
+   * `dapr-injector` SVID (upstream's way; the caBundle is then the trust
+   * anchors), or a self-signed certificate.
+   */
+  readonly servingTls:
+    | { readonly source: 'files'; readonly certFile: string; readonly keyFile: string; readonly caFile: string | undefined }
+    | { readonly source: 'sentry'; readonly sentryAddress: string; readonly tokenFile: string | undefined }
+    | { readonly source: 'self-signed' };
   readonly trustAnchorsFile: string;
   readonly webhookConfigurationName: string;
   readonly patchWebhookCaBundle: boolean;
@@ -79,6 +91,8 @@ export interface InjectorOptions {
 export interface OptionsEnvironment {
   readonly readResolvConf?: () => string | undefined;
   readonly hasServiceAccountToken?: () => boolean;
+  /** The token the injector proves itself to Sentry with: the projected one, else the legacy service-account token. */
+  readonly sentryTokenFile?: () => string | undefined;
 }
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal', 'trace', 'silent'] as const;
@@ -138,7 +152,12 @@ export function parseInjectorOptions(argv: readonly string[], env: Readonly<Reco
     metrics: { enabled: flags['enable-metrics'], host: flags['metrics-listen-address'], port: flags['metrics-port'] },
     kubeconfigPath: flags.kubeconfig === '' ? undefined : flags.kubeconfig,
     logLevel,
-    tls: flags['tls-cert-file'] === '' ? undefined : { certFile: flags['tls-cert-file'], keyFile: flags['tls-key-file'], caFile: flags['tls-ca-file'] || undefined },
+    servingTls:
+      flags['tls-cert-file'] !== ''
+        ? { source: 'files', certFile: flags['tls-cert-file'], keyFile: flags['tls-key-file'], caFile: flags['tls-ca-file'] || undefined }
+        : flags['sentry-address'] !== ''
+          ? { source: 'sentry', sentryAddress: flags['sentry-address'], tokenFile: machine.sentryTokenFile?.() }
+          : { source: 'self-signed' },
     trustAnchorsFile: flags['trust-anchors-file'],
     webhookConfigurationName: flags['webhook-configuration-name'],
     patchWebhookCaBundle: flags['patch-webhook-ca-bundle'],

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { AdmissionregistrationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { freePorts, pollUntil, probe, requireTestCluster, startProcess, testKubeConfig, type ManagedProcess } from '@tsdapr/e2e-harness';
+import { silentLogger } from '@tsdapr/runtime';
+import { createInjector } from '../injector.js';
+import { parseInjectorOptions } from '../options.js';
+
+/**
+ * Upstream's serving identity: the injector asks our Sentry (the built
+ * service, run as a process in standalone mode) for the `dapr-injector` SVID,
+ * serves the webhook with it, and publishes the trust anchors as the
+ * MutatingWebhookConfiguration's caBundle.
+ */
+const SENTRY_MAIN = fileURLToPath(new URL('../../../sentry/dist/main.js', import.meta.url));
+const NAMESPACE = 'dapr-system';
+
+void describe('injector serving with its Sentry-issued SVID', { timeout: 120_000 }, () => {
+  let kc: KubeConfig;
+  let dir: string;
+  let sentry: ManagedProcess | undefined;
+  let sentryOutput = '';
+  let sentryPort: number;
+  let webhookName: string;
+  let stop: (() => Promise<void>) | undefined;
+  let webhookPort: number;
+
+  before(async () => {
+    const kubeconfigPath = requireTestCluster();
+    kc = testKubeConfig();
+    assert.ok(existsSync(SENTRY_MAIN), `${SENTRY_MAIN} is missing: build the workspace ("pnpm build")`);
+    dir = mkdtempSync(join(tmpdir(), 'tsdapr-injector-svid-'));
+    const [grpc, healthz, metrics, webhook] = (await freePorts(4)) as [number, number, number, number];
+    sentryPort = grpc;
+    webhookPort = webhook;
+    sentry = startProcess({
+      name: 'sentry',
+      command: process.execPath,
+      args: [SENTRY_MAIN, '--mode', 'standalone', '--issuer-credentials', dir, '--trust-domain', 'cluster.local', '--port', String(grpc), '--listen-address', '127.0.0.1', '--healthz-port', String(healthz), '--metrics-port', String(metrics)],
+      env: { ...process.env, NAMESPACE },
+      onOutput: (chunk) => {
+        sentryOutput += chunk.toString('utf8');
+      },
+    });
+    await pollUntil(
+      'sentry /readyz',
+      async () => {
+        if (sentry?.hasExited()) throw new Error(`sentry exited:\n${sentryOutput.slice(-2000)}`);
+        const response = await probe(`http://127.0.0.1:${healthz}/readyz`).catch(() => undefined);
+        return response?.status === 200 ? true : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+
+    webhookName = `tsdapr-injector-svid-${webhook}`;
+    // Never called by the API server (no namespace matches); only its caBundle matters here.
+    await kc.makeApiClient(AdmissionregistrationV1Api).createMutatingWebhookConfiguration({
+      body: {
+        metadata: { name: webhookName },
+        webhooks: [
+          {
+            name: 'sidecar-injector.dapr.io',
+            clientConfig: { url: `https://127.0.0.1:${webhook}/mutate` },
+            rules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] }],
+            namespaceSelector: { matchLabels: { 'tsdapr.io/never': 'true' } },
+            failurePolicy: 'Ignore',
+            sideEffects: 'None',
+            admissionReviewVersions: ['v1'],
+          },
+        ],
+      },
+    });
+
+    const options = parseInjectorOptions(
+      ['--listen-address', '127.0.0.1', '--port', String(webhook), '--healthz-port', '0', '--metrics-port', '0', '--kubeconfig', kubeconfigPath, '--webhook-configuration-name', webhookName, '--trust-anchors-file', join(dir, 'ca.crt'), '--report-missed-injections=false'],
+      { SIDECAR_IMAGE: 'ghcr.io/dapr/daprd:1.17.5', NAMESPACE, DAPR_SENTRY_ADDRESS: `127.0.0.1:${sentryPort}` },
+    );
+    const abort = new AbortController();
+    let listening: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => (listening = resolve));
+    const running = createInjector(options, { logger: silentLogger(), onWebhookListening: () => listening() }).run(abort.signal);
+    stop = async () => {
+      abort.abort();
+      await running;
+    };
+    await Promise.race([ready, running.then(() => Promise.reject(new Error('the injector stopped before listening')))]);
+  });
+
+  after(async () => {
+    await stop?.();
+    await sentry?.stop(5_000);
+    await kc?.makeApiClient(AdmissionregistrationV1Api).deleteMutatingWebhookConfiguration({ name: webhookName }).catch(() => undefined);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  void test('the webhook presents the dapr-injector SVID, valid for the Service name the API server dials', async () => {
+    const anchors = readFileSync(join(dir, 'ca.crt'), 'utf8');
+    const peer = await new Promise<{ san: string; authorized: boolean; error?: string }>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: webhookPort, servername: `dapr-sidecar-injector.${NAMESPACE}.svc`, ca: anchors }, () => {
+        resolve({ san: socket.getPeerCertificate().subjectaltname ?? '', authorized: socket.authorized });
+        socket.destroy();
+      });
+      socket.on('error', reject);
+    });
+    assert.equal(peer.authorized, true);
+    assert.match(peer.san, /URI:spiffe:\/\/cluster\.local\/ns\/dapr-system\/dapr-injector/);
+    assert.match(peer.san, /DNS:dapr-sidecar-injector\.dapr-system\.svc/);
+  });
+
+  void test('the caBundle of the MutatingWebhookConfiguration is the trust anchors', async () => {
+    const anchors = readFileSync(join(dir, 'ca.crt'), 'utf8');
+    await pollUntil(
+      'the caBundle to be the trust anchors',
+      async () => {
+        const config = await kc.makeApiClient(AdmissionregistrationV1Api).readMutatingWebhookConfiguration({ name: webhookName });
+        return config.webhooks?.[0]?.clientConfig.caBundle === Buffer.from(anchors).toString('base64') ? true : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+  });
+});
