@@ -4,6 +4,6 @@ export { createLogger, silentLogger, REDACTED_PATHS, type Logger, type LoggerOpt
 export { parseDuration, formatDuration } from './duration.js';
 export { Readiness } from './readiness.js';
 export { adminServer, healthRoutes, metricsRoutes, type AdminServerOptions } from './admin-server.js';
-export { runUntilSignal, type RunnableService } from './service-main.js';
+export { runUntilSignal, serviceMain, type RunnableService } from './service-main.js';
 export { parseFlags, usage, HelpRequested, type FlagSpec, type FlagValues } from './flags.js';
 export { createMetricsRegistry } from './metrics.js';

@@ -1,5 +1,6 @@
 import type { Logger } from './logger.js';
-import { errorCode } from './errors.js';
+import { errorCode, errorMessage } from './errors.js';
+import { HelpRequested, usage, type FlagSpec } from './flags.js';
 
 export interface RunnableService {
   run(signal: AbortSignal): Promise<void>;
@@ -31,5 +32,28 @@ export async function runUntilSignal(service: RunnableService, logger: Logger): 
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     logger.flush();
+  }
+}
+
+/**
+ * The whole of a service's `main`: build it (parsing flags, making the root
+ * logger), run it until a signal, and turn `--help` and bad flags into the
+ * usage text or a one-line error with exit code 2.
+ */
+export async function serviceMain(
+  command: string,
+  flags: Record<string, FlagSpec>,
+  start: () => { service: RunnableService; logger: Logger },
+): Promise<void> {
+  try {
+    const { service, logger } = start();
+    await runUntilSignal(service, logger);
+  } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(`Usage: ${command} [flags]\n${usage(flags)}\n`);
+    } else {
+      process.stderr.write(`${command}: ${errorMessage(err)}\n`);
+      process.exitCode = 2;
+    }
   }
 }
