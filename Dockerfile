@@ -1,0 +1,47 @@
+# One image holding the four tsdapr control-plane services; the chart
+# (charts/tsdapr) picks the service by the command:
+#   node packages/{sentry,operator,placement,injector}/dist/main.js <upstream flags>
+#
+# NOT BUILT HERE: the machines this repository is developed on have no
+# container engine, so this file has never been built. It is kept simple on
+# purpose so that it can be trusted by reading it.
+#
+#   docker build -t ghcr.io/tsdapr/tsdapr:edge .
+#
+# Runtime: node:20 slim (not distroless: the chart's command is `node ...`, and
+# distroless has node only at /nodejs/bin/node), uid/gid 65532, nothing
+# written to the root file system (the chart mounts an emptyDir at /tmp and
+# sets readOnlyRootFilesystem).
+
+# ---- build: compile the services, then keep only production dependencies ----
+FROM node:20-bookworm AS build
+WORKDIR /src
+RUN corepack enable
+COPY . .
+RUN pnpm install --frozen-lockfile
+RUN pnpm exec tsc -b packages/sentry packages/operator packages/placement packages/injector
+# Same lockfile, production dependencies only, from the store filled above.
+RUN rm -rf node_modules packages/*/node_modules e2e/*/node_modules bench/node_modules \
+ && CI=true pnpm install --frozen-lockfile --prod --offline
+# The workspace layout is kept (node_modules hold relative symlinks into it).
+RUN mkdir -p /out/packages \
+ && cp -a package.json pnpm-workspace.yaml node_modules /out/ \
+ && for dir in packages/*/; do \
+      name="$(basename "$dir")"; \
+      [ -d "$dir/dist" ] || continue; \
+      mkdir -p "/out/packages/$name"; \
+      cp -a "$dir/package.json" "$dir/dist" "/out/packages/$name/"; \
+      [ -d "$dir/node_modules" ] && cp -a "$dir/node_modules" "/out/packages/$name/" || true; \
+    done \
+ && find /out/packages -name '*.test.js' -o -name '*.test.js.map' -o -name '*.test.d.ts*' | xargs rm -f
+
+# ---- runtime ----
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /out /app
+USER 65532:65532
+# Sentry 50001, operator 6500/19443, placement 50005, injector 4000; health 8080, metrics 9090.
+EXPOSE 50001 6500 19443 50005 4000 8080 9090
+# No default service: the chart always gives the command.
+CMD ["node", "-e", "console.error('tsdapr: run node packages/<sentry|operator|placement|injector>/dist/main.js'); process.exit(2)"]
