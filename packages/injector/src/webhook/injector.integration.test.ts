@@ -218,6 +218,15 @@ void describe('injector against a real kube-apiserver', { timeout: 300_000 }, ()
     );
   });
 
+  void test('a pod created from generateName without dapr.io/app-id is denied: it has no name yet at admission', async () => {
+    const body: V1Pod = { metadata: { generateName: 'nameless-', annotations: { 'dapr.io/enabled': 'true' } }, spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] } };
+    await assert.rejects(core().createNamespacedPod({ namespace: ns.name, body, dryRun: 'All' }), (err: unknown) => {
+      const status = JSON.parse(String((err as { body?: unknown }).body)) as { message: string };
+      assert.match(status.message, /dapr\.io\/app-id is not set and the pod has no name yet \(it is created from generateName "nameless-"\)/);
+      return true;
+    });
+  });
+
   void test('a misspelled annotation: the pod is created and the client sees the warning', async () => {
     const warnings: string[] = [];
     const created = await core().createNamespacedPod(
