@@ -1,11 +1,12 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { TlsMaterial, controlPlaneSpiffeId, grpcServer, operatorService, serverCredentials } from '@tsdapr/grpc';
 import { loadKubeConfig } from '@tsdapr/kube';
-import { Readiness, adminServer, createMetricsRegistry, healthRoutes, metricsRoutes, runAll, type Logger, type Runner } from '@tsdapr/runtime';
+import { Readiness, untilAborted, adminServer, createMetricsRegistry, healthRoutes, metricsRoutes, runAll, type Logger, type Runner } from '@tsdapr/runtime';
 import { createOperatorApi } from './api/operator-api.js';
 import { createAppServiceController } from './controllers/app-service/app-service-controller.js';
 import { fileIdentityProvider, type IdentityProvider } from './identity/file-identity.js';
 import { createOperatorMetrics } from './metrics.js';
+import { webhookServer } from './webhooks/webhook-server.js';
 import type { OperatorOptions } from './options.js';
 import { createResourceCaches, kubernetesSecretReader } from './resources/resource-caches.js';
 
@@ -39,9 +40,20 @@ export function createOperator(options: OperatorOptions, deps: OperatorDeps): Op
   const resources = createResourceCaches(kubeConfig, logger.child({ component: 'cache' }), options.watchNamespace);
   // Controllers, registered explicitly.
   const controllers: Runner[] = [];
-  if (options.serviceReconciler.enabled) {
-    controllers.push(...createAppServiceController({ kubeConfig, metrics, logger, workers: options.serviceReconciler.workers, watchNamespace: options.watchNamespace }).runners);
-  }
+  const appService = options.serviceReconciler.enabled ? createAppServiceController({ kubeConfig, metrics, logger, workers: options.serviceReconciler.workers, watchNamespace: options.watchNamespace }) : undefined;
+  if (appService) controllers.push(...appService.runners);
+  const readSecret = kubernetesSecretReader(kubeConfig);
+  const webhooks: Runner = async (webhookSignal) => {
+    // A runner that ends stops the group: with webhooks off, idle until shutdown.
+    if (!options.webhook.enabled) return untilAborted(webhookSignal);
+    if (!(await identity.waitUntilReady(webhookSignal))) return;
+    await webhookServer({
+      host: options.webhook.host || undefined,
+      port: options.webhook.port,
+      tls,
+      deps: { logger: logger.child({ component: 'webhook' }), readSecret, appIds: (namespace) => appService?.appIds(namespace) ?? new Set() },
+    })(webhookSignal);
+  };
 
   return {
     async run(signal) {
@@ -65,7 +77,7 @@ export function createOperator(options: OperatorOptions, deps: OperatorDeps): Op
               implementation: createOperatorApi({
                 stores: resources.stores,
                 feeds: resources.feeds,
-                readSecret: kubernetesSecretReader(kubeConfig),
+                readSecret,
                 metrics,
                 logger: logger.child({ component: 'api' }),
                 signal: apiSignal,
@@ -79,7 +91,7 @@ export function createOperator(options: OperatorOptions, deps: OperatorDeps): Op
       };
 
       logger.info({ spiffeId, watchNamespace: options.watchNamespace ?? '(all)' }, 'starting operator');
-      await runAll(signal, [...admin, identity.runner, ...resources.caches.map((cache) => cache.runner), api, ...controllers]);
+      await runAll(signal, [...admin, identity.runner, ...resources.caches.map((cache) => cache.runner), api, webhooks, ...controllers]);
     },
   };
 }

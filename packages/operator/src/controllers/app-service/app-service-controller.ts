@@ -87,6 +87,8 @@ export function kubernetesServiceApi(kubeConfig: KubeConfig): ServiceApi {
 
 export interface AppServiceController {
   readonly runners: Runner[];
+  /** App ids of Dapr-enabled workloads in a namespace, from the caches. */
+  appIds(namespace: string): Set<string>;
 }
 
 /**
@@ -131,5 +133,14 @@ export function createAppServiceController(options: { kubeConfig: KubeConfig; me
     await Promise.all([deployments.waitUntilReady(signal), statefulSets.waitUntilReady(signal)]);
     await queue.runner(signal);
   };
-  return { runners: [deployments.runner, statefulSets.runner, workers] };
+  const appIds = (namespace: string): Set<string> => {
+    const ids = new Set<string>();
+    for (const workload of [...deployments.list(namespace), ...statefulSets.list(namespace)]) {
+      const annotations = workload.spec?.template.metadata?.annotations ?? {};
+      const id = annotations['dapr.io/app-id'];
+      if (id && annotations['dapr.io/enabled']) ids.add(id);
+    }
+    return ids;
+  };
+  return { runners: [deployments.runner, statefulSets.runner, workers], appIds };
 }

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { validateComponent } from './component-validation.js';
+import { convertSubscription, handleConversionReview } from './subscription-conversion.js';
+
+const v1 = { apiVersion: 'dapr.io/v1alpha1', kind: 'Subscription', metadata: { name: 's' }, spec: { pubsubname: 'p', topic: 't', route: '/orders' }, scopes: ['a'] };
+const v2 = { apiVersion: 'dapr.io/v2alpha1', kind: 'Subscription', metadata: { name: 's' }, spec: { pubsubname: 'p', topic: 't', routes: { default: '/orders' } }, scopes: ['a'] };
+
+describe('subscription conversion', () => {
+  test('v1alpha1 -> v2alpha1: route becomes routes.default', () => assert.deepEqual(convertSubscription(v1, 'dapr.io/v2alpha1'), v2));
+  test('v2alpha1 -> v1alpha1: routes.default becomes route; rules are dropped', () => {
+    const withRules = { ...v2, spec: { ...v2.spec, routes: { default: '/orders', rules: [{ match: 'x', path: '/x' }] } } };
+    assert.deepEqual(convertSubscription(withRules, 'dapr.io/v1alpha1'), v1);
+  });
+  test('a ConversionReview is answered with the uid and converted objects', () => {
+    const response = handleConversionReview({ request: { uid: 'u1', desiredAPIVersion: 'dapr.io/v2alpha1', objects: [v1] } }) as { response: { uid: string; convertedObjects: unknown[]; result: { status: string } } };
+    assert.equal(response.response.uid, 'u1');
+    assert.equal(response.response.result.status, 'Success');
+    assert.deepEqual(response.response.convertedObjects, [v2]);
+  });
+  test('an unknown version fails with a message', () => {
+    const response = handleConversionReview({ request: { uid: 'u2', desiredAPIVersion: 'dapr.io/v3', objects: [v1] } }) as { response: { result: { status: string; message: string } } };
+    assert.equal(response.response.result.status, 'Failure');
+    assert.match(response.response.result.message, /cannot convert to "dapr.io\/v3"/);
+  });
+});
+
+describe('component validation beyond CEL', () => {
+  const facts = { appIds: new Set(['orders']), secretExists: (name: string) => name === 'redis' };
+  const cases: Array<[string, Parameters<typeof validateComponent>[0], string | undefined, RegExp[]]> = [
+    ['a clean component', { spec: { metadata: [{ name: 'a', value: '1' }] }, scopes: ['orders'] }, undefined, []],
+    ['the same metadata name twice', { spec: { metadata: [{ name: 'a', value: '1' }, { name: 'a', value: '2' }] } }, 'spec.metadata[1].name: "a" is already set by spec.metadata[0]', []],
+    ['an entry with neither value nor reference', { spec: { metadata: [{ name: 'a' }] } }, 'set exactly one of value, secretKeyRef or envRef (found 0)', []],
+    ['an entry with value and envRef', { spec: { metadata: [{ name: 'a', value: 'x', envRef: 'A' }] } }, 'found 2', []],
+    ['a scope no workload uses', { spec: { metadata: [] }, scopes: ['ordres'] }, undefined, [/no Dapr-enabled workload in this namespace has app id "ordres"/]],
+    ['a secretKeyRef to a missing Secret', { spec: { metadata: [{ name: 'pw', secretKeyRef: { name: 'gone' } }] } }, undefined, [/Secret "gone" does not exist/]],
+    ['a secretKeyRef with another secret store', { spec: { metadata: [{ name: 'pw', secretKeyRef: { name: 'gone' } }] }, auth: { secretStore: 'vault' } }, undefined, []],
+  ];
+  for (const [name, component, denied, warnings] of cases) {
+    test(name, () => {
+      const result = validateComponent(component, facts);
+      if (denied) assert.ok(result.denied?.includes(denied), result.denied);
+      else assert.equal(result.denied, undefined);
+      assert.equal(result.warnings.length, warnings.length, result.warnings.join('; '));
+      warnings.forEach((pattern, i) => assert.match(result.warnings[i] ?? '', pattern));
+    });
+  }
+});
