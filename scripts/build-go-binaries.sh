@@ -16,6 +16,7 @@ kube_version=1.34.4
 etcd_version=3.6.4
 helm_version=3.19.5
 daprd_version=1.17.5
+daprd_next_version=1.18.1
 
 # name version module-dir build-tags package ldflags ("-" for no tags).
 # daprd refuses to start without a components tag; stablecomponents holds the
@@ -27,6 +28,7 @@ targets=(
   "kube-controller-manager ${kube_version} e2e/cluster - k8s.io/kubernetes/cmd/kube-controller-manager -X=k8s.io/component-base/version.gitVersion=v${kube_version} -X=k8s.io/component-base/version.gitMajor=1 -X=k8s.io/component-base/version.gitMinor=$(cut -d. -f2 <<<"$kube_version") -X=k8s.io/component-base/version.gitTreeState=clean"
   "helm ${helm_version} e2e/helm - helm.sh/helm/v3/cmd/helm -X=helm.sh/helm/v3/internal/version.version=v${helm_version}"
   "daprd ${daprd_version} e2e/daprd-1.17 stablecomponents github.com/dapr/dapr/cmd/daprd -X=github.com/dapr/dapr/pkg/buildinfo.version=${daprd_version}"
+  "daprd ${daprd_next_version} e2e/daprd-1.18 stablecomponents github.com/dapr/dapr/cmd/daprd -X=github.com/dapr/dapr/pkg/buildinfo.version=${daprd_next_version}"
 )
 
 only=${ONLY:-}
@@ -37,7 +39,8 @@ for target in "${targets[@]}"; do
   read -r name version dir tags pkg ldflags <<<"$target"
   [[ "$tags" == "-" ]] && tags=""
   out="$cache/$name-$version/$name"
-  if $print; then echo "$name=$out"; continue; fi
+  # --print lists the pinned binary of each name (the first entry of a name).
+  if $print; then [[ " ${printed:-} " == *" $name "* ]] || echo "$name=$out"; printed="${printed:-} $name"; continue; fi
   if [[ -n "$only" && " $only " != *" $name "* ]]; then continue; fi
   if [[ -x "$out" ]]; then
     echo "go-binaries: $name $version cached at $out"
