@@ -1,0 +1,287 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { render, type K8sObject } from './helm.js';
+import { SERVICES, container, env, flag, workload } from './workload.js';
+
+interface ServiceObject {
+  spec: { clusterIP?: string; publishNotReadyAddresses?: boolean; selector: Record<string, string>; ports: { name: string; port: number; targetPort: number | string }[] };
+}
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+interface RoleObject {
+  rules: Rule[];
+}
+
+function rulesFor(role: RoleObject, group: string, resource: string): Rule[] {
+  return role.rules.filter((r) => r.apiGroups.includes(group) && r.resources.includes(resource));
+}
+
+describe('chart with default values', async () => {
+  const m = await render();
+
+  test('renders the control plane with upstream names', () => {
+    for (const service of SERVICES) assert.equal(workload(m, service).spec.replicas, 1, service);
+    assert.equal(workload(m, 'placement').kind, 'StatefulSet');
+    assert.equal(workload(m, 'placement').spec.podManagementPolicy, 'Parallel');
+    for (const sa of ['dapr-sentry', 'dapr-operator', 'dapr-placement', 'dapr-injector']) assert.ok(m.find('ServiceAccount', sa), sa);
+    assert.equal(m.ofKind('PodDisruptionBudget').length, 0, 'no PDBs without HA');
+    assert.deepEqual(
+      m.ofKind('CustomResourceDefinition').map((c) => c.metadata.name).sort(),
+      ['components.dapr.io', 'configurations.dapr.io', 'httpendpoints.dapr.io', 'resiliencies.dapr.io', 'subscriptions.dapr.io'],
+    );
+  });
+
+  test('one image, the command picks the service', () => {
+    for (const service of SERVICES) {
+      const c = container(m, service);
+      assert.equal(c.image, 'ghcr.io/tsdapr/tsdapr:edge');
+      assert.deepEqual(c.command, ['node', `packages/${service}/dist/main.js`]);
+    }
+  });
+
+  test('Services with upstream names and ports', () => {
+    const ports = (name: string): [string, number, number | string][] =>
+      m.get<ServiceObject>('Service', name).spec.ports.map((p) => [p.name, p.port, p.targetPort]);
+    assert.deepEqual(ports('dapr-sentry'), [['grpc', 443, 50001]]);
+    assert.deepEqual(ports('dapr-api'), [['grpc', 443, 6500], ['legacy', 80, 6500]]);
+    assert.deepEqual(ports('dapr-webhook'), [['webhook', 443, 19443]]);
+    assert.deepEqual(ports('dapr-placement-server'), [['api', 50005, 50005]]);
+    assert.deepEqual(ports('dapr-sidecar-injector'), [['https', 443, 'https']]);
+    const placement = m.get<ServiceObject>('Service', 'dapr-placement-server').spec;
+    assert.equal(placement.clusterIP, 'None');
+    assert.equal(placement.publishNotReadyAddresses, true);
+    assert.deepEqual(m.get<ServiceObject>('Service', 'dapr-api').spec.selector, { app: 'dapr-operator' });
+    assert.equal(container(m, 'injector').ports?.find((p) => p.name === 'https')?.containerPort, 4000);
+  });
+
+  test('pods: control-plane annotation, probes, security context', () => {
+    for (const service of SERVICES) {
+      const template = workload(m, service).spec.template;
+      assert.equal(template.metadata.annotations['dapr.io/control-plane'], service);
+      assert.equal(template.metadata.labels.app, workload(m, service).metadata.name);
+      const c = container(m, service);
+      assert.deepEqual(c.livenessProbe?.httpGet, { path: '/healthz', port: 8080 });
+      assert.deepEqual(c.readinessProbe?.httpGet, { path: '/readyz', port: 8080 });
+      assert.equal(flag(c, 'healthz-port'), '8080');
+      assert.deepEqual(c.securityContext, { runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+      assert.equal(template.spec.securityContext?.runAsNonRoot, true);
+      assert.equal(template.spec.affinity?.podAntiAffinity, undefined, `${service}: no anti-affinity without HA`);
+    }
+  });
+
+  test('sentry token and trust anchors for placement, operator and injector', () => {
+    for (const service of ['placement', 'operator', 'injector'] as const) {
+      const spec = workload(m, service).spec.template.spec;
+      const token = spec.volumes?.find((v) => v.name === 'dapr-identity-token')?.projected?.sources[0]?.serviceAccountToken;
+      assert.deepEqual(token, { path: 'token', expirationSeconds: 600, audience: 'spiffe://cluster.local/ns/dapr-system/dapr-sentry' }, service);
+      assert.equal(spec.volumes?.find((v) => v.name === 'dapr-trust-bundle')?.configMap?.name, 'dapr-trust-bundle');
+      const mounts = Object.fromEntries((container(m, service).volumeMounts ?? []).map((v) => [v.name, v.mountPath]));
+      assert.equal(mounts['dapr-identity-token'], '/var/run/secrets/dapr.io/sentrytoken');
+      assert.equal(mounts['dapr-trust-bundle'], '/var/run/secrets/dapr.io/tls');
+    }
+    const sentry = workload(m, 'sentry').spec.template.spec;
+    assert.equal(sentry.volumes?.find((v) => v.name === 'credentials')?.secret?.secretName, 'dapr-trust-bundle');
+    assert.equal(sentry.volumes?.find((v) => v.name === 'dapr-identity-token'), undefined, 'sentry needs no token for itself');
+  });
+
+  test('service flags', () => {
+    const sentry = container(m, 'sentry');
+    assert.equal(flag(sentry, 'mode'), 'kubernetes');
+    assert.equal(flag(sentry, 'trust-domain'), 'cluster.local');
+    assert.equal(flag(sentry, 'config'), 'daprsystem');
+    assert.equal(flag(sentry, 'port'), '50001');
+    const placement = container(m, 'placement');
+    assert.equal(flag(placement, 'mode'), 'kubernetes');
+    assert.equal(flag(placement, 'id'), '$(POD_NAME)');
+    assert.equal(flag(placement, 'tls-enabled'), 'true');
+    assert.equal(flag(placement, 'sentry-address'), 'dapr-sentry.dapr-system.svc.cluster.local:443');
+    assert.equal(flag(placement, 'replicationFactor'), '100');
+    assert.equal(flag(placement, 'keepalive-time'), '2s');
+    const injector = container(m, 'injector');
+    assert.equal(env(injector, 'SIDECAR_IMAGE'), 'ghcr.io/dapr/daprd:1.17.5');
+    assert.equal(env(injector, 'DAPR_TRUST_ANCHORS_FILE'), '/var/run/secrets/dapr.io/tls/ca.crt');
+    assert.equal(env(injector, 'DAPR_SENTRY_ADDRESS'), 'dapr-sentry.dapr-system.svc.cluster.local:443');
+    assert.equal(env(injector, 'NATIVE_SIDECAR_ENABLED'), 'false');
+    const operator = container(m, 'operator');
+    assert.equal(flag(operator, 'api-port'), '6500');
+    assert.equal(flag(operator, 'webhook-port'), '19443');
+    assert.equal(flag(operator, 'disable-service-reconciler'), 'false');
+  });
+
+  test('the mutating webhook as upstream registers it', () => {
+    const mwc = m.get<{ webhooks: Record<string, unknown>[] }>('MutatingWebhookConfiguration', 'dapr-sidecar-injector');
+    assert.equal(mwc.webhooks.length, 1);
+    const hook = mwc.webhooks[0]!;
+    assert.equal(hook.name, 'sidecar-injector.dapr.io');
+    assert.deepEqual(hook.clientConfig, { service: { namespace: 'dapr-system', name: 'dapr-sidecar-injector', path: '/mutate' } });
+    assert.deepEqual(hook.rules, [{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['CREATE'] }]);
+    assert.equal(hook.failurePolicy, 'Ignore');
+    assert.equal(hook.sideEffects, 'None');
+    assert.equal(hook.reinvocationPolicy, 'IfNeeded');
+    assert.deepEqual(hook.admissionReviewVersions, ['v1', 'v1beta1']);
+    assert.equal(hook.namespaceSelector, undefined);
+    assert.equal(hook.timeoutSeconds, undefined);
+  });
+
+  test('least-privilege RBAC', () => {
+    const sentryCluster = m.get<RoleObject>('ClusterRole', 'dapr-sentry');
+    assert.deepEqual(rulesFor(sentryCluster, 'authentication.k8s.io', 'tokenreviews')[0]?.verbs, ['create']);
+    assert.deepEqual(rulesFor(sentryCluster, '', 'pods')[0]?.verbs, ['get', 'list', 'watch']);
+    assert.equal(rulesFor(sentryCluster, '', 'secrets').length, 0, 'no cluster-wide secrets for sentry');
+    const sentryRole = m.get<RoleObject>('Role', 'dapr-sentry');
+    for (const resource of ['secrets', 'configmaps']) {
+      const [rule] = rulesFor(sentryRole, '', resource);
+      assert.deepEqual(rule?.resourceNames, ['dapr-trust-bundle'], resource);
+      assert.ok(!rule?.verbs.includes('create') && !rule?.verbs.includes('delete'), resource);
+    }
+    const placement = m.get<RoleObject>('Role', 'dapr-placement');
+    assert.deepEqual(placement.rules, [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }]);
+    assert.equal(m.find('ClusterRole', 'dapr-placement'), undefined);
+    const injector = m.get<RoleObject>('ClusterRole', 'dapr-injector');
+    const [mwc] = rulesFor(injector, 'admissionregistration.k8s.io', 'mutatingwebhookconfigurations');
+    assert.deepEqual(mwc, { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['dapr-sidecar-injector'], verbs: ['get', 'patch'] });
+    assert.deepEqual(rulesFor(injector, '', 'events')[0]?.verbs, ['create']);
+    const operator = m.get<RoleObject>('ClusterRole', 'dapr-operator-admin');
+    assert.deepEqual(rulesFor(operator, 'apiextensions.k8s.io', 'customresourcedefinitions')[0]?.verbs, ['get', 'patch']);
+    assert.deepEqual(rulesFor(operator, '', 'secrets')[0]?.verbs, ['get']);
+    assert.ok(rulesFor(operator, '', 'services')[0]?.verbs.includes('delete'));
+    assert.deepEqual(rulesFor(operator, 'dapr.io', 'components')[0]?.verbs, ['get', 'list', 'watch']);
+    assert.deepEqual(rulesFor(m.get<RoleObject>('Role', 'dapr-operator'), 'coordination.k8s.io', 'leases')[0]?.verbs, ['get', 'list', 'watch', 'create', 'update']);
+    // No wildcard anywhere.
+    for (const role of [...m.ofKind('ClusterRole'), ...m.ofKind('Role')] as unknown as (RoleObject & K8sObject)[]) {
+      for (const rule of role.rules) assert.ok(!rule.verbs.includes('*') && !rule.resources.includes('*'), role.metadata.name);
+    }
+  });
+
+  test('trust bundle objects start empty; daprsystem Configuration from global.mtls', () => {
+    const secret = m.get<{ data?: unknown; type: string }>('Secret', 'dapr-trust-bundle');
+    assert.equal(secret.data, undefined);
+    assert.equal(secret.type, 'Opaque');
+    assert.equal(m.get<{ data?: unknown }>('ConfigMap', 'dapr-trust-bundle').data, undefined);
+    const config = m.get<{ spec: { mtls: Record<string, unknown> } } & K8sObject>('Configuration', 'daprsystem');
+    assert.deepEqual(config.spec.mtls, { enabled: true, workloadCertTTL: '24h', allowedClockSkew: '15m', controlPlaneTrustDomain: 'cluster.local', sentryAddress: 'dapr-sentry.dapr-system.svc.cluster.local:443' });
+    assert.equal(config.metadata.annotations?.['helm.sh/hook'], 'post-install,post-upgrade');
+  });
+
+  test('CRDs are kept on uninstall and convert through the release namespace', () => {
+    for (const crd of m.ofKind('CustomResourceDefinition')) assert.equal(crd.metadata.annotations?.['helm.sh/resource-policy'], 'keep', crd.metadata.name);
+    const subs = m.get<{ spec: { conversion: { webhook: { clientConfig: { service: { namespace: string; name: string } } } } } }>('CustomResourceDefinition', 'subscriptions.dapr.io');
+    assert.deepEqual(subs.spec.conversion.webhook.clientConfig.service.namespace, 'dapr-system');
+    assert.equal(subs.spec.conversion.webhook.clientConfig.service.name, 'dapr-webhook');
+  });
+});
+
+describe('chart in HA mode', async () => {
+  const m = await render({ global: { ha: { enabled: true } } });
+
+  test('three replicas with anti-affinity', () => {
+    for (const service of SERVICES) {
+      const w = workload(m, service);
+      assert.equal(w.spec.replicas, 3, service);
+      const anti = w.spec.template.spec.affinity?.podAntiAffinity as { preferredDuringSchedulingIgnoredDuringExecution: { weight: number; podAffinityTerm: { topologyKey: string; labelSelector: { matchLabels: Record<string, string> } } }[] };
+      const [term] = anti.preferredDuringSchedulingIgnoredDuringExecution;
+      assert.equal(term?.podAffinityTerm.topologyKey, 'topology.kubernetes.io/zone');
+      assert.deepEqual(term?.podAffinityTerm.labelSelector.matchLabels, w.spec.selector.matchLabels);
+    }
+  });
+
+  test('PodDisruptionBudgets with upstream names', () => {
+    const pdbs = m.ofKind('PodDisruptionBudget') as unknown as ({ spec: { maxUnavailable?: string; minAvailable?: string; selector: { matchLabels: Record<string, string> } } } & K8sObject)[];
+    assert.deepEqual(pdbs.map((p) => p.metadata.name).sort(), ['dapr-operator-disruption-budget', 'dapr-placement-server-disruption-budget', 'dapr-sentry-budget', 'dapr-sidecar-injector-disruption-budget']);
+    for (const pdb of pdbs) {
+      assert.equal(pdb.apiVersion, 'policy/v1');
+      assert.equal(pdb.spec.maxUnavailable, '25%');
+      assert.equal(pdb.spec.minAvailable, undefined);
+    }
+    assert.deepEqual(m.get<{ spec: { selector: { matchLabels: unknown } } }>('PodDisruptionBudget', 'dapr-sentry-budget').spec.selector.matchLabels, { app: 'dapr-sentry' });
+  });
+
+  test('minimumAvailable wins; required anti-affinity applies to placement only', async () => {
+    const custom = await render({ global: { ha: { enabled: true, replicaCount: 5, podAntiAffinityPolicy: 'requiredDuringSchedulingIgnoredDuringExecution', disruption: { minimumAvailable: 2 } } } });
+    for (const pdb of custom.ofKind('PodDisruptionBudget') as unknown as { spec: Record<string, unknown> }[]) {
+      assert.equal(pdb.spec.minAvailable, 2);
+      assert.equal(pdb.spec.maxUnavailable, undefined);
+    }
+    assert.equal(workload(custom, 'placement').spec.replicas, 5);
+    assert.ok('requiredDuringSchedulingIgnoredDuringExecution' in (workload(custom, 'placement').spec.template.spec.affinity?.podAntiAffinity ?? {}));
+    assert.ok('preferredDuringSchedulingIgnoredDuringExecution' in (workload(custom, 'sentry').spec.template.spec.affinity?.podAntiAffinity ?? {}));
+  });
+
+  test('placement alone in HA', async () => {
+    const custom = await render({ dapr_placement: { ha: true } });
+    assert.equal(workload(custom, 'placement').spec.replicas, 3);
+    assert.equal(workload(custom, 'sentry').spec.replicas, 1);
+  });
+});
+
+describe('chart with other values', () => {
+  test('custom trust domain reaches sentry, placement, operator, injector, the token audience and daprsystem', async () => {
+    const m = await render({ global: { mtls: { controlPlaneTrustDomain: 'example.org' } } }, { namespace: 'cp' });
+    assert.equal(flag(container(m, 'sentry'), 'trust-domain'), 'example.org');
+    assert.equal(flag(container(m, 'placement'), 'trust-domain'), 'example.org');
+    assert.equal(flag(container(m, 'operator'), 'trust-domain'), 'example.org');
+    assert.equal(env(container(m, 'injector'), 'DAPR_CONTROL_PLANE_TRUST_DOMAIN'), 'example.org');
+    const token = workload(m, 'placement').spec.template.spec.volumes?.find((v) => v.name === 'dapr-identity-token')?.projected?.sources[0]?.serviceAccountToken;
+    assert.equal(token?.audience, 'spiffe://example.org/ns/cp/dapr-sentry');
+    assert.equal(m.get<{ spec: { mtls: { controlPlaneTrustDomain: string } } }>('Configuration', 'daprsystem').spec.mtls.controlPlaneTrustDomain, 'example.org');
+    assert.equal(flag(container(m, 'placement'), 'sentry-address'), 'dapr-sentry.cp.svc.cluster.local:443');
+  });
+
+  test('native sidecars', async () => {
+    const m = await render({ dapr_sidecar_injector: { nativeSidecar: true } }, { kubeVersion: '1.29.0' });
+    assert.equal(env(container(m, 'injector'), 'NATIVE_SIDECAR_ENABLED'), 'true');
+  });
+
+  test('custom registry and tag; the sidecar image stays daprd', async () => {
+    const m = await render({ global: { registry: 'registry.example.com/team', tag: '1.2.3', imagePullSecrets: 'pull-a, pull-b' }, dapr_sidecar_injector: { image: { name: 'mirror.example.com/daprd:1.17.5' } } });
+    for (const service of SERVICES) {
+      assert.equal(container(m, service).image, 'registry.example.com/team/tsdapr:1.2.3');
+      assert.deepEqual((workload(m, service).spec.template.spec as { imagePullSecrets?: unknown }).imagePullSecrets, [{ name: 'pull-a' }, { name: 'pull-b' }]);
+    }
+    assert.equal(env(container(m, 'injector'), 'SIDECAR_IMAGE'), 'mirror.example.com/daprd:1.17.5');
+    assert.equal(workload(m, 'sentry').spec.template.metadata.labels['app.kubernetes.io/version'], '1.2.3');
+  });
+
+  test('a supplied trust bundle prefills the Secret and ConfigMap under the chosen key names', async () => {
+    const pem = (what: string): string => `-----BEGIN ${what}-----\nAAAA\n-----END ${what}-----\n`;
+    const m = await render({
+      global: { issuerFilenames: { ca: 'root.pem', cert: 'tls.crt', key: 'tls.key' } },
+      dapr_sentry: { tls: { root: { certPEM: pem('CERTIFICATE') }, issuer: { certPEM: pem('CERTIFICATE'), keyPEM: pem('PRIVATE KEY') } } },
+    });
+    const secret = m.get<{ data: Record<string, string> }>('Secret', 'dapr-trust-bundle');
+    assert.deepEqual(Object.keys(secret.data).sort(), ['root.pem', 'tls.crt', 'tls.key']);
+    assert.equal(Buffer.from(secret.data['tls.key']!, 'base64').toString(), pem('PRIVATE KEY'));
+    assert.equal(m.get<{ data: Record<string, string> }>('ConfigMap', 'dapr-trust-bundle').data['root.pem'], pem('CERTIFICATE'));
+    assert.equal(flag(container(m, 'sentry'), 'issuer-ca-filename'), 'root.pem');
+    assert.equal(flag(container(m, 'placement'), 'trust-anchors-file'), '/var/run/secrets/dapr.io/tls/root.pem');
+  });
+
+  test('mTLS off, webhook Fail with selectors, injector disabled', async () => {
+    const off = await render({ global: { mtls: { enabled: false } }, dapr_sidecar_injector: { webhookFailurePolicy: 'Fail', namespaceSelector: { matchLabels: { dapr: 'on' } } } });
+    assert.equal(flag(container(off, 'placement'), 'tls-enabled'), 'false');
+    const hook = off.get<{ webhooks: Record<string, unknown>[] }>('MutatingWebhookConfiguration', 'dapr-sidecar-injector').webhooks[0]!;
+    assert.equal(hook.failurePolicy, 'Fail');
+    assert.deepEqual(hook.namespaceSelector, { matchLabels: { dapr: 'on' } });
+    const without = await render({ dapr_sidecar_injector: { enabled: false } });
+    assert.equal(without.find('Deployment', 'dapr-sidecar-injector'), undefined);
+    assert.equal(without.find('MutatingWebhookConfiguration', 'dapr-sidecar-injector'), undefined);
+    assert.equal(without.find('ClusterRole', 'dapr-injector'), undefined);
+  });
+
+  test('operator SVID from a Secret', async () => {
+    const m = await render({ dapr_operator: { tls: { secretName: 'operator-svid' }, watchNamespace: 'apps', serviceReconciler: { enabled: false } } });
+    const c = container(m, 'operator');
+    assert.equal(flag(c, 'tls-cert-file'), '/var/run/secrets/dapr.io/operator-tls/tls.crt');
+    assert.equal(flag(c, 'watch-namespace'), 'apps');
+    assert.equal(flag(c, 'disable-service-reconciler'), 'true');
+    assert.equal(workload(m, 'operator').spec.template.spec.volumes?.find((v) => v.name === 'operator-tls')?.secret?.secretName, 'operator-svid');
+  });
+
+  test('placement scaled to zero', async () => {
+    assert.equal(workload(await render({ dapr_placement: { scaleZero: true } }), 'placement').spec.replicas, 0);
+  });
+});
