@@ -96,7 +96,8 @@ describe('operator gRPC API against the real API server', () => {
     assert.deepEqual((all.spec['metadata'] as unknown[])[0], { name: 'redisPassword', secretKeyRef: { name: 'redis', key: 'password' }, value: Buffer.from('s3cret').toString('base64') });
     const vault = decoded((response['components'] as Buffer[])[2]);
     assert.equal((vault.spec['metadata'] as Array<{ value?: unknown }>)[0]?.value, undefined, 'another secret store is left to daprd');
-    assert.match(operator.logs(), /Secret [^ ]+\/does-not-exist referenced by \\"redisPassword\\" does not exist/);
+    // The log is written asynchronously: wait for the line rather than race it.
+    await pollUntil('the missing Secret logged', async () => (/Secret [^ ]+\/does-not-exist referenced by \\"redisPassword\\" does not exist/.test(operator.logs()) ? true : undefined), { timeoutMs: 5_000 });
     assert.match(await operator.metrics(), /dapr_operator_secret_resolution_failures_total\{[^}]*name="broken",secret="does-not-exist"[^}]*\} 1/);
   });
 
