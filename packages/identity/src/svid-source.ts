@@ -22,6 +22,8 @@ export interface SvidSourceOptions {
   readonly now?: () => Date;
   /** Wait after a failed request before the next (upstream daprd: 10 s). */
   readonly retryMs?: number;
+  /** Material to fill, when the caller already serves with one. */
+  readonly material?: TlsMaterial;
 }
 
 export interface SvidSource {
@@ -41,7 +43,8 @@ const CONTROL_PLANE_IDS = new Set(['dapr-operator', 'dapr-placement', 'dapr-inje
  */
 export function createSvidSource(options: SvidSourceOptions): SvidSource {
   const now = options.now ?? (() => new Date());
-  const material = new TlsMaterial('pem' in options.trustAnchors ? { trustAnchorsPem: options.trustAnchors.pem } : {});
+  const material = options.material ?? new TlsMaterial();
+  if ('pem' in options.trustAnchors) material.setTrustAnchors(options.trustAnchors.pem);
   const controlPlane = CONTROL_PLANE_IDS.has(options.appId) && options.namespace === options.controlPlaneNamespace;
   const trustDomain = controlPlane ? options.controlPlaneTrustDomain : 'public';
   const spiffeId = formatSpiffeId({ trustDomain, namespace: options.namespace, id: options.appId });

@@ -4,7 +4,7 @@ import { loadKubeConfig } from '@tsdapr/kube';
 import { Readiness, untilAborted, adminServer, createMetricsRegistry, healthRoutes, metricsRoutes, runAll, type Logger, type Runner } from '@tsdapr/runtime';
 import { createOperatorApi } from './api/operator-api.js';
 import { createAppServiceController } from './controllers/app-service/app-service-controller.js';
-import { fileIdentityProvider, type IdentityProvider } from './identity/file-identity.js';
+import { fileIdentityProvider, sentryIdentityProvider, type IdentityProvider } from './identity/file-identity.js';
 import { createOperatorMetrics } from './metrics.js';
 import { webhookServer } from './webhooks/webhook-server.js';
 import type { OperatorOptions } from './options.js';
@@ -36,7 +36,9 @@ export function createOperator(options: OperatorOptions, deps: OperatorDeps): Op
   const tls = new TlsMaterial();
   const identity = deps.identity
     ? deps.identity(tls)
-    : fileIdentityProvider({ ...options.tlsFiles, tls, expectedSpiffeId: spiffeId, logger: logger.child({ component: 'identity' }) });
+    : options.identity.source === 'files'
+      ? fileIdentityProvider({ ...options.identity, tls, expectedSpiffeId: spiffeId, logger: logger.child({ component: 'identity' }) })
+      : sentryIdentityProvider({ ...options.identity, tls, trustDomain: options.trustDomain, namespace: options.namespace, logger: logger.child({ component: 'identity' }) });
   const resources = createResourceCaches(kubeConfig, logger.child({ component: 'cache' }), options.watchNamespace);
   // Controllers, registered explicitly.
   const controllers: Runner[] = [];

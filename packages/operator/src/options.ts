@@ -14,6 +14,8 @@ export const OPERATOR_FLAGS = {
   'metrics-listen-address': { type: 'string', default: '', help: 'address to bind the metrics server to' },
   'trust-domain': { type: 'string', default: 'cluster.local', help: 'control-plane trust domain (the operator is spiffe://<td>/ns/<namespace>/dapr-operator)' },
   'trust-anchors-file': { type: 'string', default: '/var/run/secrets/dapr.io/tls/ca.crt', help: 'trust anchors (PEM); watched' },
+  'sentry-address': { type: 'string', default: '', env: 'DAPR_SENTRY_ADDRESS', help: 'Sentry to get the SVID from (default dapr-sentry.<namespace>.svc:443); unused with --tls-cert-file' },
+  'sentry-token-file': { type: 'string', default: '/var/run/secrets/dapr.io/sentrytoken/token', help: 'projected service-account token presented to Sentry (empty: none, standalone)' },
   'tls-cert-file': { type: 'string', default: '', help: 'the operator SVID chain (PEM), leaf first; watched' },
   'tls-key-file': { type: 'string', default: '', help: 'the operator SVID private key (PEM); watched' },
   'watch-namespace': { type: 'string', default: '', help: 'watch only this namespace (empty: all)' },
@@ -38,7 +40,10 @@ export interface OperatorOptions {
   readonly metrics: Listen & { readonly enabled: boolean };
   readonly trustDomain: string;
   readonly namespace: string;
-  readonly tlsFiles: { readonly certFile: string; readonly keyFile: string; readonly trustAnchorsFile: string };
+  /** Where the operator's SVID comes from: files (watched), or Sentry as upstream. */
+  readonly identity:
+    | { readonly source: 'files'; readonly certFile: string; readonly keyFile: string; readonly trustAnchorsFile: string }
+    | { readonly source: 'sentry'; readonly sentryAddress: string; readonly tokenFile: string; readonly trustAnchorsFile: string };
   readonly watchNamespace: string | undefined;
   readonly serviceReconciler: { readonly enabled: boolean; readonly workers: number };
   readonly kubeconfigPath: string | undefined;
@@ -55,8 +60,8 @@ export function parseOperatorOptions(argv: readonly string[], env: Readonly<Reco
   for (const name of ['api-port', 'webhook-port', 'healthz-port', 'metrics-port'] as const) {
     if (flags[name] < 0 || flags[name] > 65535) throw new InvalidInputError('invalid_flag', `--${name} must be a port number, got ${flags[name]}`);
   }
-  if (!flags['tls-cert-file'] || !flags['tls-key-file']) {
-    throw new InvalidInputError('invalid_flag', '--tls-cert-file and --tls-key-file are required: the operator serves its API with mTLS only (its SVID, spiffe://<trust-domain>/ns/<namespace>/dapr-operator)');
+  if (Boolean(flags['tls-cert-file']) !== Boolean(flags['tls-key-file'])) {
+    throw new InvalidInputError('invalid_flag', '--tls-cert-file and --tls-key-file go together; without both, the operator gets its SVID (spiffe://<trust-domain>/ns/<namespace>/dapr-operator) from Sentry');
   }
   if (flags['service-reconciler-workers'] < 1) throw new InvalidInputError('invalid_flag', '--service-reconciler-workers must be at least 1');
   return {
@@ -66,7 +71,9 @@ export function parseOperatorOptions(argv: readonly string[], env: Readonly<Reco
     metrics: { host: flags['metrics-listen-address'], port: flags['metrics-port'], enabled: flags['enable-metrics'] },
     trustDomain: flags['trust-domain'],
     namespace: flags.namespace,
-    tlsFiles: { certFile: flags['tls-cert-file'], keyFile: flags['tls-key-file'], trustAnchorsFile: flags['trust-anchors-file'] },
+    identity: flags['tls-cert-file']
+      ? { source: 'files', certFile: flags['tls-cert-file'], keyFile: flags['tls-key-file'], trustAnchorsFile: flags['trust-anchors-file'] }
+      : { source: 'sentry', sentryAddress: flags['sentry-address'] || `dapr-sentry.${flags.namespace}.svc:443`, tokenFile: flags['sentry-token-file'], trustAnchorsFile: flags['trust-anchors-file'] },
     watchNamespace: flags['watch-namespace'] || undefined,
     serviceReconciler: { enabled: !flags['disable-service-reconciler'], workers: flags['service-reconciler-workers'] },
     kubeconfigPath: flags.kubeconfig || undefined,

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import type { TlsMaterial } from '@tsdapr/grpc';
+import { createSvidSource } from '@tsdapr/identity';
 import { sleep, type Logger, type Runner } from '@tsdapr/runtime';
 
 /**
@@ -77,5 +78,30 @@ export function fileIdentityProvider(options: FileIdentityOptions): IdentityProv
         await sleep(options.pollMs ?? 2000, signal);
       }
     },
+  };
+}
+
+/** The `dapr-operator` SVID from Sentry, renewed at half-life, as upstream gets it. */
+export function sentryIdentityProvider(options: { tls: TlsMaterial; sentryAddress: string; tokenFile: string; trustAnchorsFile: string; trustDomain: string; namespace: string; logger: Logger }): IdentityProvider {
+  const source = createSvidSource({
+    material: options.tls,
+    sentryAddress: options.sentryAddress,
+    trustAnchors: { file: options.trustAnchorsFile },
+    controlPlaneTrustDomain: options.trustDomain,
+    controlPlaneNamespace: options.namespace,
+    appId: 'dapr-operator',
+    namespace: options.namespace,
+    ...(options.tokenFile ? { tokenFile: options.tokenFile } : {}),
+    logger: options.logger,
+  });
+  return {
+    async waitUntilReady(signal) {
+      while (!source.ready()) {
+        if (signal.aborted) return false;
+        await sleep(100, signal);
+      }
+      return true;
+    },
+    runner: source.runner,
   };
 }
