@@ -41,6 +41,8 @@ export interface StandaloneControlPlane {
   readonly sentry: ServiceProcess;
   readonly placement: ServiceProcess;
   readonly trustAnchorsPem: string;
+  /** The issuer certificate sentry signs with. */
+  readonly issuerPem: string;
   readonly trustDomain: string;
   readonly namespace: string;
   stop(): Promise<void>;
@@ -68,6 +70,7 @@ export async function startStandaloneControlPlane(): Promise<StandaloneControlPl
     sentry,
     placement,
     trustAnchorsPem: await readFile(anchorsFile, 'utf8'),
+    issuerPem: await readFile(join(dir, 'credentials', 'issuer.crt'), 'utf8'),
     trustDomain,
     namespace,
     async stop() {
