@@ -91,7 +91,7 @@ function setup(lists: Array<() => Promise<KubernetesListObject<Obj>>>) {
   const signals: AbortSignal[] = [];
   const factory: InformerFactory<Obj> = (_kc, _path, listFn) => {
     fake = new FakeListWatch(listFn);
-    return fake as unknown as ReturnType<InformerFactory<Obj>>;
+    return fake;
   };
   const cache = createInformerCache<Obj>({
     kubeConfig: new KubeConfig(),
