@@ -66,21 +66,23 @@ export function appServiceReconciler(deps: AppServiceReconcilerDeps): (key: stri
 
 export function kubernetesServiceApi(kubeConfig: KubeConfig): ServiceApi {
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const options = requestOptions({ timeoutMs: 10_000 });
+  // A fresh timeout per call: one made here would expire 10 s after start
+  // and abort every later request.
+  const options = (): ReturnType<typeof requestOptions> => requestOptions({ timeoutMs: 10_000 });
   return {
     read: async (namespace, name) => {
       try {
-        return await core.readNamespacedService({ namespace, name }, options);
+        return await core.readNamespacedService({ namespace, name }, options());
       } catch (err) {
         if (isNotFound(err)) return undefined;
         throw KubeApiError.from(err, `get service ${namespace}/${name}`);
       }
     },
     create: async (service) => {
-      await core.createNamespacedService({ namespace: service.metadata?.namespace ?? '', body: service }, options);
+      await core.createNamespacedService({ namespace: service.metadata?.namespace ?? '', body: service }, options());
     },
     replace: async (service) => {
-      await core.replaceNamespacedService({ namespace: service.metadata?.namespace ?? '', name: service.metadata?.name ?? '', body: service }, options);
+      await core.replaceNamespacedService({ namespace: service.metadata?.namespace ?? '', name: service.metadata?.name ?? '', body: service }, options());
     },
   };
 }
