@@ -53,8 +53,7 @@ export function createSvidSource(options: SvidSourceOptions): SvidSource {
   let haveIdentity = false;
 
   const fetchOnce = async (): Promise<void> => {
-    const anchors = material.trustAnchorsPem;
-    if (!anchors) throw new Error('no trust anchors yet');
+    const anchors = material.trustAnchorsPem ?? '';
     const { privateKey } = generateKeyPair(options.keyAlgorithm ?? 'ecdsa-p256');
     const token = options.tokenFile ? (await readFile(options.tokenFile, 'utf8')).trim() : '';
     const request: Partial<SignCertificateRequest> = {
@@ -84,6 +83,11 @@ export function createSvidSource(options: SvidSourceOptions): SvidSource {
 
   const renewLoop: Runner = async (signal) => {
     while (!signal.aborted) {
+      if (!material.trustAnchorsPem) {
+        // The anchors file is still being read or has not appeared yet.
+        await sleep(200, signal);
+        continue;
+      }
       if (now().getTime() >= renewAt) {
         try {
           await fetchOnce();
