@@ -1,113 +1,13 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { AdmissionregistrationV1Api, ApiextensionsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { freePorts, pollUntil, probe, repoRoot, startProcess, type ManagedProcess } from '@tsdapr/e2e-harness';
-
-const run = promisify(execFile);
+import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig, type V1LabelSelector } from '@kubernetes/client-node';
+import { applyCrds, controlPlaneToken, startServiceProcess, type ServiceProcess } from './control-plane-fixtures.js';
+import { freePorts } from './free-port.js';
+import { pollUntil } from './http-probe.js';
 
 export const TRUST_DOMAIN = 'cluster.local';
 export const SIDECAR_IMAGE = 'docker.io/daprio/daprd:1.17.5';
-
-export interface NodeService {
-  readonly name: string;
-  readonly process: ManagedProcess;
-  logs(): string;
-  stop(): Promise<void>;
-}
-
-/**
- * Runs a built tsdapr service (`packages/<name>/dist/main.js`) with exactly the
- * flags given (the services differ in their port flags) and waits for /readyz.
- */
-export async function startNodeService(name: 'sentry' | 'placement' | 'operator' | 'injector', healthzPort: number, args: readonly string[], env: Record<string, string>): Promise<NodeService> {
-  let output = '';
-  const child = startProcess({
-    name,
-    command: process.execPath,
-    args: [join(repoRoot(), 'packages', name, 'dist', 'main.js'), '--healthz-port', String(healthzPort), '--log-level', 'debug', ...args],
-    env: { ...(process.env as Record<string, string>), ...env },
-    onOutput: (chunk) => {
-      output += chunk.toString('utf8');
-      if (output.length > 2_000_000) output = output.slice(-1_000_000);
-    },
-  });
-  try {
-    await pollUntil(
-      `${name} /readyz`,
-      async () => {
-        if (child.hasExited()) throw new Error(`${name} exited`);
-        const response = await probe(`http://127.0.0.1:${healthzPort}/readyz`).catch(() => undefined);
-        if (response?.status === 200) return true;
-        throw new Error(response ? `HTTP ${response.status} ${response.body}` : 'no answer');
-      },
-      { timeoutMs: 60_000 },
-    );
-  } catch (err) {
-    await child.stop(1000);
-    throw new Error(`${(err as Error).message}\n--- ${name} output ---\n${output.slice(-4000)}`, { cause: err });
-  }
-  return { name, process: child, logs: () => output, stop: () => child.stop(5000) };
-}
-
-function ignoreConflict(err: unknown): void {
-  if ((err as { code?: number }).code !== 409) throw err;
-}
-
-/**
- * What the kubelet does for a control-plane pod of the chart: a pod object
- * annotated `dapr.io/control-plane: <name>` running as `dapr-<name>`, and a
- * projected token bound to it whose audience is sentry's SPIFFE ID (as
- * e2e/harness/src/local-control-plane.ts does for `pnpm start`).
- */
-export async function controlPlaneToken(kubeConfig: KubeConfig, namespace: string, name: 'placement' | 'operator' | 'injector', tokenFile: string): Promise<void> {
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  const serviceAccount = `dapr-${name}`;
-  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: serviceAccount } } }).catch(ignoreConflict);
-  const podName = `dapr-${name}-local`;
-  const pod = await core
-    .createNamespacedPod({
-      namespace,
-      body: {
-        metadata: { name: podName, annotations: { 'dapr.io/control-plane': name }, labels: { app: `dapr-${name}` } },
-        spec: { serviceAccountName: serviceAccount, containers: [{ name, image: 'tsdapr:local' }] },
-      },
-    })
-    .catch(async (err: unknown) => {
-      ignoreConflict(err);
-      return core.readNamespacedPod({ namespace, name: podName });
-    });
-  const request = await core.createNamespacedServiceAccountToken({
-    namespace,
-    name: serviceAccount,
-    body: {
-      spec: {
-        audiences: [`spiffe://${TRUST_DOMAIN}/ns/${namespace}/dapr-sentry`],
-        expirationSeconds: 86_400,
-        boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: podName, uid: pod.metadata?.uid ?? '' },
-      },
-    },
-  });
-  await writeFile(tokenFile, request.status?.token ?? '', { mode: 0o600 });
-}
-
-/** The CRDs as generated into crds/, applied server-side (the client library drops `x-kubernetes-*` keys). */
-export async function applyCrds(kubeconfigPath: string, kubeConfig: KubeConfig): Promise<void> {
-  await run('kubectl', ['--kubeconfig', kubeconfigPath, 'apply', '--server-side', '--force-conflicts', '--field-manager', 'tsdapr-e2e-system', '-f', join(repoRoot(), 'crds')], { timeout: 60_000 });
-  const extensions = kubeConfig.makeApiClient(ApiextensionsV1Api);
-  for (const plural of ['components', 'configurations', 'subscriptions', 'resiliencies', 'httpendpoints']) {
-    await pollUntil(
-      `CRD ${plural}.dapr.io established`,
-      async () => {
-        const crd = await extensions.readCustomResourceDefinition({ name: `${plural}.dapr.io` });
-        return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
-      },
-      { timeoutMs: 30_000 },
-    );
-  }
-}
 
 export interface KubernetesControlPlane {
   readonly namespace: string;
@@ -118,7 +18,7 @@ export interface KubernetesControlPlane {
   readonly placementPort: number;
   readonly injectorPort: number;
   readonly webhookConfigurationName: string;
-  readonly services: readonly NodeService[];
+  readonly services: readonly ServiceProcess[];
   /** Every service's output, for failure messages. */
   logs(): string;
   stop(): Promise<void>;
@@ -129,22 +29,29 @@ export interface KubernetesControlPlaneOptions {
   readonly kubeConfig: KubeConfig;
   /** The control-plane namespace (must exist). */
   readonly namespace: string;
-  /** The only namespace whose pods the webhook sees. */
-  readonly appNamespace: string;
+  /** Which namespaces' pods the webhook sees. */
+  readonly webhookNamespaceSelector: V1LabelSelector;
+  /** Fail in tests (a missed injection is a failure); Ignore, as the chart, for a person's cluster. */
+  readonly webhookFailurePolicy: 'Fail' | 'Ignore';
+  /** Unique per control plane: the MutatingWebhookConfiguration is cluster-wide. */
+  readonly webhookConfigurationName: string;
+  /** Where each service's output goes as `<name>.log`, besides memory. */
+  readonly logDir?: string;
 }
 
 /**
  * Our sentry, operator, placement and injector as processes against the real
  * API server, as the chart runs them in `namespace`; the injector registered
  * through a MutatingWebhookConfiguration at https://127.0.0.1:<port>/mutate
- * that only matches `appNamespace`.
+ * for the namespaces the selector matches.
  */
 export async function startKubernetesControlPlane(options: KubernetesControlPlaneOptions): Promise<KubernetesControlPlane> {
   const { kubeconfigPath, kubeConfig, namespace } = options;
   const dir = await mkdtemp(join(tmpdir(), 'tsdapr-k8s-cp-'));
   const env = { NAMESPACE: namespace };
-  const services: NodeService[] = [];
-  const webhookConfigurationName = `tsdapr-e2e-injector-${options.appNamespace}`;
+  const services: ServiceProcess[] = [];
+  const webhookConfigurationName = options.webhookConfigurationName;
+  const logFileOf = (name: string): string | undefined => (options.logDir ? join(options.logDir, `${name}.log`) : undefined);
   const admission = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
   let webhookCreated = false;
   const stop = async (): Promise<void> => {
@@ -158,7 +65,7 @@ export async function startKubernetesControlPlane(options: KubernetesControlPlan
       (await freePorts(13)) as [number, number, number, number, number, number, number, number, number, number, number, number, number];
 
     services.push(
-      await startNodeService('sentry', sentryHealthz, ['--mode', 'kubernetes', '--kubeconfig', kubeconfigPath, '--trust-domain', TRUST_DOMAIN, '--listen-address', '127.0.0.1', '--port', String(sentryPort), '--metrics-port', String(sentryMetrics)], env),
+      await startServiceProcess('sentry', sentryHealthz, ['--mode', 'kubernetes', '--kubeconfig', kubeconfigPath, '--trust-domain', TRUST_DOMAIN, '--listen-address', '127.0.0.1', '--port', String(sentryPort), '--metrics-port', String(sentryMetrics)], env, logFileOf('sentry')),
     );
     // The ConfigMap the chart mounts at /var/run/secrets/dapr.io/tls.
     const bundle = await kubeConfig.makeApiClient(CoreV1Api).readNamespacedConfigMap({ namespace, name: 'dapr-trust-bundle' });
@@ -171,9 +78,9 @@ export async function startKubernetesControlPlane(options: KubernetesControlPlan
     await applyCrds(kubeconfigPath, kubeConfig);
 
     const operatorToken = join(dir, 'operator.token');
-    await controlPlaneToken(kubeConfig, namespace, 'operator', operatorToken);
+    await controlPlaneToken(kubeConfig, { namespace, trustDomain: TRUST_DOMAIN, name: 'operator', tokenFile: operatorToken });
     services.push(
-      await startNodeService(
+      await startServiceProcess(
         'operator',
         operatorHealthz,
         [
@@ -181,13 +88,14 @@ export async function startKubernetesControlPlane(options: KubernetesControlPlan
           '--api-listen-address', '127.0.0.1', '--api-port', String(apiPort), '--webhook-listen-address', '127.0.0.1', '--webhook-port', String(operatorWebhookPort), '--metrics-port', String(operatorMetrics),
         ],
         env,
+        logFileOf('operator'),
       ),
     );
 
     const placementToken = join(dir, 'placement.token');
-    await controlPlaneToken(kubeConfig, namespace, 'placement', placementToken);
+    await controlPlaneToken(kubeConfig, { namespace, trustDomain: TRUST_DOMAIN, name: 'placement', tokenFile: placementToken });
     services.push(
-      await startNodeService(
+      await startServiceProcess(
         'placement',
         placementHealthz,
         [
@@ -195,6 +103,7 @@ export async function startKubernetesControlPlane(options: KubernetesControlPlan
           '--listen-address', '127.0.0.1', '--port', String(placementPort), '--metrics-port', String(placementMetrics),
         ],
         env,
+        logFileOf('placement'),
       ),
     );
 
@@ -207,8 +116,8 @@ export async function startKubernetesControlPlane(options: KubernetesControlPlan
             name: 'sidecar-injector.dapr.io',
             clientConfig: { url: `https://127.0.0.1:${injectorPort}/mutate` },
             rules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['CREATE'] }],
-            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': options.appNamespace } },
-            failurePolicy: 'Fail',
+            namespaceSelector: options.webhookNamespaceSelector,
+            failurePolicy: options.webhookFailurePolicy,
             sideEffects: 'None',
             admissionReviewVersions: ['v1', 'v1beta1'],
             reinvocationPolicy: 'IfNeeded',
@@ -218,7 +127,7 @@ export async function startKubernetesControlPlane(options: KubernetesControlPlan
     });
     webhookCreated = true;
     services.push(
-      await startNodeService(
+      await startServiceProcess(
         'injector',
         injectorHealthz,
         [
@@ -231,6 +140,7 @@ export async function startKubernetesControlPlane(options: KubernetesControlPlan
           '--scheduler-enabled=false',
         ],
         { ...env, SIDECAR_IMAGE, DAPR_TRUST_ANCHORS_FILE: anchorsFile, KUBE_CLUSTER_DOMAIN: 'cluster.local' },
+        logFileOf('injector'),
       ),
     );
     await pollUntil(

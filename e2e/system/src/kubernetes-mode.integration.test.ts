@@ -29,9 +29,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { createTestNamespace, pollUntil, requireTestCluster, testKubeConfig, type TestNamespace } from '@tsdapr/e2e-harness';
+import { createTestNamespace, pollUntil, requireTestCluster, SIDECAR_IMAGE, startKubernetesControlPlane, testKubeConfig, type KubernetesControlPlane, type TestNamespace } from '@tsdapr/e2e-harness';
 import { daprdContainer, startInjectedDaprd, type InjectedDaprd } from './injected-daprd.js';
-import { SIDECAR_IMAGE, startKubernetesControlPlane, type KubernetesControlPlane } from './kubernetes-control-plane.js';
+
 
 const APP_ID = 'orders';
 const STORE = 'statestore';
@@ -66,7 +66,14 @@ describe('daprd 1.17.5 from the injected pod, in Kubernetes mode, against our co
     kubeConfig = testKubeConfig();
     cpNamespace = await createTestNamespace('dapr-cp');
     appNamespace = await createTestNamespace('dapr-app');
-    controlPlane = await startKubernetesControlPlane({ kubeconfigPath, kubeConfig, namespace: cpNamespace.name, appNamespace: appNamespace.name });
+    controlPlane = await startKubernetesControlPlane({
+      kubeconfigPath,
+      kubeConfig,
+      namespace: cpNamespace.name,
+      webhookNamespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': appNamespace.name } },
+      webhookFailurePolicy: 'Fail',
+      webhookConfigurationName: `tsdapr-e2e-injector-${appNamespace.name}`,
+    });
 
     const namespace = ns();
     await dapr().createNamespacedCustomObject({

@@ -1,0 +1,115 @@
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ApiextensionsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { repoRoot } from './binaries.js';
+import { pollUntil, probe } from './http-probe.js';
+import { startProcess, type ManagedProcess } from './managed-process.js';
+
+const run = promisify(execFile);
+
+export type ServiceName = 'sentry' | 'placement' | 'operator' | 'injector';
+
+export interface ServiceProcess {
+  readonly name: ServiceName;
+  readonly process: ManagedProcess;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a built tsdapr service (`packages/<name>/dist/main.js`) as a process,
+ * as it runs in a pod, with exactly the flags given (the services name their
+ * ports differently) and waits until `/readyz` on `healthzPort` answers 200.
+ */
+export async function startServiceProcess(name: ServiceName, healthzPort: number, args: readonly string[], env: Record<string, string> = {}, logFile?: string): Promise<ServiceProcess> {
+  let output = '';
+  const child = startProcess({
+    name,
+    command: process.execPath,
+    args: [join(repoRoot(), 'packages', name, 'dist', 'main.js'), '--healthz-port', String(healthzPort), '--log-level', 'debug', ...args],
+    env: { ...(process.env as Record<string, string>), ...env },
+    ...(logFile ? { logFile } : {}),
+    onOutput: (chunk) => {
+      output += chunk.toString('utf8');
+      if (output.length > 2_000_000) output = output.slice(-1_000_000);
+    },
+  });
+  try {
+    await pollUntil(
+      `${name} /readyz`,
+      async () => {
+        if (child.hasExited()) throw new Error(`${name} exited`);
+        const response = await probe(`http://127.0.0.1:${healthzPort}/readyz`).catch(() => undefined);
+        return response?.status === 200 ? true : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+  } catch (err) {
+    await child.stop(1000);
+    throw new Error(`${(err as Error).message}\n--- ${name} output ---\n${output.slice(-4000)}`, { cause: err });
+  }
+  return { name, process: child, logs: () => output, stop: () => child.stop(5000) };
+}
+
+function ignoreConflict(err: unknown): void {
+  if ((err as { code?: number }).code !== 409) throw err;
+}
+
+/**
+ * What the kubelet does for a control-plane pod of the chart: a pod object
+ * annotated `dapr.io/control-plane: <name>` running as `dapr-<name>`, and a
+ * projected token bound to it whose audience is sentry's SPIFFE ID, written
+ * where the local process reads it.
+ */
+export async function controlPlaneToken(
+  kubeConfig: KubeConfig,
+  options: { namespace: string; trustDomain: string; name: 'placement' | 'operator' | 'injector'; tokenFile: string },
+): Promise<void> {
+  const { namespace, name } = options;
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const serviceAccount = `dapr-${name}`;
+  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: serviceAccount } } }).catch(ignoreConflict);
+  const podName = `dapr-${name}-local`;
+  const pod = await core
+    .createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: podName, annotations: { 'dapr.io/control-plane': name }, labels: { app: `dapr-${name}` } },
+        spec: { serviceAccountName: serviceAccount, containers: [{ name, image: 'tsdapr:local' }] },
+      },
+    })
+    .catch(async (err: unknown) => {
+      ignoreConflict(err);
+      return core.readNamespacedPod({ namespace, name: podName });
+    });
+  const request = await core.createNamespacedServiceAccountToken({
+    namespace,
+    name: serviceAccount,
+    body: {
+      spec: {
+        audiences: [`spiffe://${options.trustDomain}/ns/${namespace}/dapr-sentry`],
+        expirationSeconds: 86_400,
+        boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: podName, uid: pod.metadata?.uid ?? '' },
+      },
+    },
+  });
+  await writeFile(options.tokenFile, request.status?.token ?? '', { mode: 0o600 });
+}
+
+/** The CRDs as generated into crds/, applied server-side (the client library drops `x-kubernetes-*` keys), then waited for. */
+export async function applyCrds(kubeconfigPath: string, kubeConfig: KubeConfig): Promise<void> {
+  await run('kubectl', ['--kubeconfig', kubeconfigPath, 'apply', '--server-side', '--force-conflicts', '--field-manager', 'tsdapr', '-f', join(repoRoot(), 'crds')], { timeout: 60_000 });
+  const extensions = kubeConfig.makeApiClient(ApiextensionsV1Api);
+  for (const plural of ['components', 'configurations', 'subscriptions', 'resiliencies', 'httpendpoints']) {
+    await pollUntil(
+      `CRD ${plural}.dapr.io established`,
+      async () => {
+        const crd = await extensions.readCustomResourceDefinition({ name: `${plural}.dapr.io` });
+        return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+  }
+}
