@@ -28,6 +28,8 @@ targets=(
   "kube-controller-manager ${kube_version} e2e/cluster - k8s.io/kubernetes/cmd/kube-controller-manager -X=k8s.io/component-base/version.gitVersion=v${kube_version} -X=k8s.io/component-base/version.gitMajor=1 -X=k8s.io/component-base/version.gitMinor=$(cut -d. -f2 <<<"$kube_version") -X=k8s.io/component-base/version.gitTreeState=clean"
   "helm ${helm_version} e2e/helm - helm.sh/helm/v3/cmd/helm -X=helm.sh/helm/v3/internal/version.version=v${helm_version}"
   "daprd ${daprd_version} e2e/daprd-1.17 stablecomponents github.com/dapr/dapr/cmd/daprd -X=github.com/dapr/dapr/pkg/buildinfo.version=${daprd_version}"
+  "upstream-sentry ${daprd_version} e2e/daprd-1.17 - github.com/dapr/dapr/cmd/sentry -X=github.com/dapr/dapr/pkg/buildinfo.version=${daprd_version}"
+  "upstream-placement ${daprd_version} e2e/daprd-1.17 - github.com/dapr/dapr/cmd/placement -X=github.com/dapr/dapr/pkg/buildinfo.version=${daprd_version}"
   "daprd ${daprd_next_version} e2e/daprd-1.18 stablecomponents github.com/dapr/dapr/cmd/daprd -X=github.com/dapr/dapr/pkg/buildinfo.version=${daprd_next_version}"
 )
 

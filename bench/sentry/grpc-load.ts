@@ -7,6 +7,8 @@
  * is per core whatever else the machine does.
  * Modes: standalone (insecure validator: the CA alone) and kubernetes (each
  * call a TokenReview against a real kube-apiserver, pod from the cache).
+ * Baseline in the same run: upstream's sentry 1.17.5 (built from its Go
+ * module), standalone, under the same load; the ratio is ours/upstream.
  *
  * Usage: node bench/dist/sentry/grpc-load.js [--seconds 5] [--no-cluster]
  */
@@ -15,14 +17,17 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { freePorts, pollUntil, probe, repoRoot, startCluster, startProcess, type Cluster, type ManagedProcess } from '@tsdapr/e2e-harness';
+import { binaryPath, freePorts, pollUntil, probe, repoRoot, startCluster, startProcess, type Cluster, type ManagedProcess } from '@tsdapr/e2e-harness';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { sentryClient, type SentryClient } from '@tsdapr/identity';
-import { createCsr, generateKeyPair } from '@tsdapr/pki';
+import { createCsr, generateCaBundle, generateKeyPair } from '@tsdapr/pki';
 
 interface LoadResult {
   readonly label: string;
   readonly count: number;
   readonly failures: number;
+  /** The first failure's message, when there were failures. */
+  readonly firstFailure?: string;
   readonly elapsedMs: number;
   readonly sentryCpuMs: number;
   readonly latenciesMs: number[];
@@ -41,21 +46,65 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 }
 
-async function startSentry(args: string[], env: Record<string, string>): Promise<{ process: ManagedProcess; port: number }> {
+async function startSentry(args: string[], env: Record<string, string>, upstream = false): Promise<{ process: ManagedProcess; port: number }> {
   const [port, healthz, metrics] = (await freePorts(3)) as [number, number, number];
+  const common = ['--port', String(port), '--listen-address', '127.0.0.1', '--healthz-port', String(healthz), '--metrics-port', String(metrics), '--log-level', 'warn', ...args];
   const child = startProcess({
-    name: 'sentry',
-    command: process.execPath,
-    args: [join(repoRoot(), 'packages/sentry/dist/main.js'), '--port', String(port), '--listen-address', '127.0.0.1', '--healthz-port', String(healthz), '--metrics-port', String(metrics), '--log-level', 'warn', ...args],
+    name: upstream ? 'upstream sentry' : 'sentry',
+    command: upstream ? binaryPath('upstream-sentry') : process.execPath,
+    args: upstream ? common : [join(repoRoot(), 'packages/sentry/dist/main.js'), ...common],
     env: { ...(process.env as Record<string, string>), ...env },
   });
-  await pollUntil('sentry ready', async () => ((await probe(`http://127.0.0.1:${healthz}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined), { timeoutMs: 30_000 });
+  // Upstream answers /healthz 200 once ready; ours has /readyz for that.
+  const path = upstream ? '/healthz' : '/readyz';
+  await pollUntil('sentry ready', async () => ((await probe(`http://127.0.0.1:${healthz}${path}`).catch(() => undefined))?.status === 200 ? true : undefined), { timeoutMs: 30_000 });
   return { process: child, port };
+}
+
+const UPSTREAM_CONFIG = `apiVersion: dapr.io/v1alpha1
+kind: Configuration
+metadata:
+  name: daprsystem
+spec:
+  mtls:
+    enabled: true
+    workloadCertTTL: 24h
+    allowedClockSkew: 15m
+`;
+
+/** Sequential and 1,000 in flight against a standalone sentry, ours or upstream's. */
+async function standaloneRuns(label: string, upstream: boolean, dir: string, csrs: Buffer[]): Promise<LoadResult[]> {
+  const creds = join(dir, `${label}-creds`);
+  await mkdir(creds, { recursive: true });
+  // A bundle written before start: upstream restarts its CA server whenever
+  // its credentials directory changes, its own bootstrap write included.
+  const bundle = generateCaBundle({ trustDomain: 'localhost', sentrySpiffeId: 'spiffe://localhost/ns/default/dapr-sentry', algorithm: 'ecdsa-p256', now: new Date() });
+  await writeFile(join(creds, 'ca.crt'), bundle.trustAnchorsPem);
+  await writeFile(join(creds, 'issuer.crt'), bundle.issuerChainPem);
+  await writeFile(join(creds, 'issuer.key'), bundle.issuerKeyPem, { mode: 0o600 });
+  const args = ['--mode', 'standalone', '--issuer-credentials', creds, '--trust-domain', 'localhost'];
+  if (upstream) {
+    await writeFile(join(dir, 'upstream-config.yaml'), UPSTREAM_CONFIG);
+    args.push('--config', join(dir, 'upstream-config.yaml'));
+  }
+  const sentry = await startSentry(args, { NAMESPACE: 'default' }, upstream);
+  const client = sentryClient(`127.0.0.1:${sentry.port}`, await readFile(join(creds, 'ca.crt'), 'utf8'), 'spiffe://localhost/ns/default/dapr-sentry');
+  const request = { id: 'bench', namespace: 'default', token: '', token_validator: 'UNKNOWN' as const };
+  try {
+    return [
+      await load(`${label}, standalone, sequential`, client, sentry.process.pid, request, 1, csrs),
+      await load(`${label}, standalone, 1,000 in flight`, client, sentry.process.pid, request, 1000, csrs),
+    ];
+  } finally {
+    client.close();
+    await sentry.process.stop();
+  }
 }
 
 async function load(label: string, client: SentryClient, pid: number, request: { id: string; namespace: string; token: string; token_validator: 'UNKNOWN' | 'KUBERNETES' }, concurrency: number, csrs: Buffer[]): Promise<LoadResult> {
   const latencies: number[] = [];
   let failures = 0;
+  let firstFailure: string | undefined;
   let next = 0;
   const deadline = performance.now() + seconds * 1000;
   // Warm up the channel and the process's code paths.
@@ -69,14 +118,15 @@ async function load(label: string, client: SentryClient, pid: number, request: {
       try {
         await client.sign({ ...request, certificate_signing_request: csr });
         latencies.push(performance.now() - t0);
-      } catch {
+      } catch (err) {
         failures++;
+        firstFailure ??= (err as { details?: string }).details ?? String(err);
       }
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const elapsedMs = performance.now() - start;
-  return { label, count: latencies.length, failures, elapsedMs, sentryCpuMs: cpuMsOf(pid) - cpuStart, latenciesMs: latencies.sort((a, b) => a - b) };
+  return { label, count: latencies.length, failures, ...(firstFailure ? { firstFailure } : {}), elapsedMs, sentryCpuMs: cpuMsOf(pid) - cpuStart, latenciesMs: latencies.sort((a, b) => a - b) };
 }
 
 function print(results: LoadResult[]): void {
@@ -94,6 +144,7 @@ function print(results: LoadResult[]): void {
   const line = (cells: string[]): string => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
   console.log(line(header));
   for (const row of rows) console.log(line(row));
+  for (const r of results) if (r.firstFailure) console.log(`${r.label}: first failure: ${r.firstFailure}`);
 }
 
 async function main(): Promise<void> {
@@ -101,13 +152,8 @@ async function main(): Promise<void> {
   const results: LoadResult[] = [];
   const dir = await mkdtemp(join(tmpdir(), 'tsdapr-bench-sentry-'));
   try {
-    const standalone = await startSentry(['--mode', 'standalone', '--issuer-credentials', join(dir, 'creds'), '--trust-domain', 'localhost'], { NAMESPACE: 'default' });
-    const client = sentryClient(`127.0.0.1:${standalone.port}`, await readFile(join(dir, 'creds', 'ca.crt'), 'utf8'), 'spiffe://localhost/ns/default/dapr-sentry');
-    const request = { id: 'bench', namespace: 'default', token: '', token_validator: 'UNKNOWN' as const };
-    results.push(await load('standalone, sequential', client, standalone.process.pid, request, 1, csrs));
-    results.push(await load('standalone, 1,000 in flight', client, standalone.process.pid, request, 1000, csrs));
-    client.close();
-    await standalone.process.stop();
+    results.push(...(await standaloneRuns('tsdapr', false, dir, csrs)));
+    results.push(...(await standaloneRuns('upstream 1.17.5', true, dir, csrs)));
 
     if (withCluster) {
       const cluster: Cluster = await startCluster();
@@ -121,8 +167,8 @@ async function main(): Promise<void> {
         const anchors = (await core.readNamespacedConfigMap({ namespace: 'dapr-system', name: 'dapr-trust-bundle' })).data?.['ca.crt'] ?? '';
         const k8sClient = sentryClient(`127.0.0.1:${sentry.port}`, anchors, 'spiffe://cluster.local/ns/dapr-system/dapr-sentry');
         const k8sRequest = { id: 'bench', namespace: 'default', token, token_validator: 'KUBERNETES' as const };
-        results.push(await load('kubernetes (TokenReview), sequential', k8sClient, sentry.process.pid, k8sRequest, 1, csrs));
-        results.push(await load('kubernetes (TokenReview), 1,000 in flight', k8sClient, sentry.process.pid, k8sRequest, 1000, csrs));
+        results.push(await load('tsdapr, kubernetes (TokenReview), sequential', k8sClient, sentry.process.pid, k8sRequest, 1, csrs));
+        results.push(await load('tsdapr, kubernetes (TokenReview), 1,000 in flight', k8sClient, sentry.process.pid, k8sRequest, 1000, csrs));
         k8sClient.close();
         await sentry.process.stop();
       } finally {
@@ -133,6 +179,13 @@ async function main(): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   }
   print(results);
+  const rate = (label: string): number => {
+    const r = results.find((result) => result.label === label);
+    return r ? r.count / (r.sentryCpuMs / 1000) : NaN;
+  };
+  for (const kind of ['standalone, sequential', 'standalone, 1,000 in flight']) {
+    console.log(`ratio tsdapr/upstream, ${kind}: ${(rate(`tsdapr, ${kind}`) / rate(`upstream 1.17.5, ${kind}`)).toFixed(2)}x certs per sentry CPU-second`);
+  }
   console.log('certs/cpu-s is certificates per second of sentry CPU time: the per-core figure. In kubernetes mode the API server shares the machine.');
 }
 

@@ -5,4 +5,6 @@ package tools
 
 import (
 	_ "github.com/dapr/dapr/cmd/daprd"
+	_ "github.com/dapr/dapr/cmd/placement"
+	_ "github.com/dapr/dapr/cmd/sentry"
 )
