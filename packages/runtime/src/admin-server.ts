@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 import type { Readiness } from './readiness.js';
@@ -41,7 +41,8 @@ export function adminServer(options: AdminServerOptions): Runner {
   };
 }
 
-function listen(server: Server, port: number, host?: string): Promise<void> {
+/** Starts listening; rejects with the bind error (EADDRINUSE, EACCES) instead of emitting it. */
+export function listen(server: NetServer, port: number, host?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

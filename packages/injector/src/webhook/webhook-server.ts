@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { TlsMaterial } from '@tsdapr/grpc';
-import type { Logger, Runner } from '@tsdapr/runtime';
+import { listen, type Logger, type Runner } from '@tsdapr/runtime';
 import type { InjectorMetrics } from '../metrics.js';
 import { handleAdmissionReview, type AdmissionHandlerDeps } from './admission-handler.js';
 
@@ -89,16 +89,6 @@ export function webhookServer(options: WebhookServerOptions): Runner {
       await close(server, options.drainMs ?? 5_000);
     }
   };
-}
-
-function listen(server: Server, port: number, host?: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 function close(server: Server, drainMs: number): Promise<void> {
