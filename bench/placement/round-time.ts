@@ -1,0 +1,379 @@
+/**
+ * Placement dissemination round time, in one run: our placement and
+ * upstream's placement 1.17.5 (built from its Go module), each started as a
+ * process on free 127.0.0.1 ports, standalone, plaintext, default flags
+ * (`--disseminate-timeout` 8s, no coalesce window). For each size N it
+ * starts a fresh process of each and connects N simulated sidecars in one
+ * namespace, each with its own connection and one actor type (the same
+ * type for all, so the table has one entry with N hosts), and measures:
+ *   - join: all N connect at once; the time from the N-th sidecar's REPORT
+ *     (flushed to its connection) until every sidecar has received UNLOCK
+ *     of a table that holds all N hosts (and from the first connect);
+ *   - leave: one sidecar closes its stream; the time until every remaining
+ *     sidecar has received UNLOCK of a table without it;
+ *   - rejoin: a new sidecar connects; the time from its REPORT until every
+ *     sidecar (itself included) has received UNLOCK of a table with it;
+ * leave and rejoin repeated `--churn` times (p50/p99); and the placement
+ * process's CPU time per phase (/proc/<pid>/stat) and its RSS (VmRSS after
+ * the join, VmHWM at the end).
+ * The sidecars behave like daprd 1.17 (spec §3.5): REPORT on connect (no
+ * version, api_level 20) and never again (1.17 sends no heartbeats; the
+ * server's keepalive pings are the liveness signal), ack lock/update/unlock
+ * with the same operation and the round's version, close the stream on an
+ * update older than the lock. They all live in this one process: only one
+ * sidecar decodes the tables (the observer, which tells the round's
+ * version), the others read an order's operation and version alone.
+ *
+ * Usage: node bench/dist/placement/round-time.js [--sizes 100,1000] [--churn 5]
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { binaryPath, freePorts, pollUntil, repoRoot, startProcess, type ManagedProcess } from '@tsdapr/e2e-harness';
+import { placementService } from '@tsdapr/grpc';
+import { decodeOrderHead, type ReceivedOrder } from '@tsdapr/placement';
+
+const argValue = (flag: string): string | undefined => {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const sizes = (argValue('--sizes') ?? '100,1000').split(',').map(Number).filter((n) => n > 1);
+const churnRounds = Number(argValue('--churn') ?? 5) || 5;
+const NAMESPACE = 'bench';
+const ACTOR_TYPE = 'BenchActor';
+const JOIN_TIMEOUT_MS = 40_000;
+const ROUND_TIMEOUT_MS = 15_000;
+
+type Impl = 'tsdapr' | 'upstream 1.17.5';
+
+/** User + system CPU of a process in ms, from /proc (clock ticks are 100 Hz on Linux). */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** A `VmRSS`/`VmHWM` line of /proc/<pid>/status, in MiB. */
+function memMiBOf(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`)) ?? '';
+  return Number(line.replace(/\D+/g, '')) / 1024;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
+}
+
+interface WireHost {
+  name?: string;
+  entities?: string[];
+  id: string;
+  namespace: string;
+  api_level?: number;
+  operation: 'REPORT' | 'LOCK' | 'UPDATE' | 'UNLOCK';
+  version?: string;
+}
+
+/**
+ * What the sidecars of one run share: the round being waited for (the
+ * observer names its version from the table of an update; a round is done
+ * when every pending sidecar has received UNLOCK at that version or later).
+ */
+class Rounds {
+  private waiting: { readonly predicate: (hosts: ReadonlySet<string>) => boolean; version: number | undefined; readonly pending: Set<Sidecar>; readonly resolve: (at: number) => void } | undefined;
+
+  /** Resolves with the time the last of `pending` received the UNLOCK of a table for which `predicate` holds; rejects after `timeoutMs`. */
+  wait(pending: Iterable<Sidecar>, predicate: (hosts: ReadonlySet<string>) => boolean, timeoutMs: number, what: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const left = this.waiting?.pending.size ?? 0;
+        this.waiting = undefined;
+        reject(new Error(`${what}: timed out after ${timeoutMs} ms (round version ${waiting.version ?? 'not seen'}, ${left} sidecars without its UNLOCK)`));
+      }, timeoutMs);
+      const waiting = {
+        predicate,
+        version: undefined as number | undefined,
+        pending: new Set(pending),
+        resolve: (at: number): void => {
+          clearTimeout(timer);
+          this.waiting = undefined;
+          resolve(at);
+        },
+      };
+      this.waiting = waiting;
+    });
+  }
+
+  /** From the observer: an update's version and the hosts of its table. */
+  onUpdate(version: number, hosts: ReadonlySet<string>): void {
+    const waiting = this.waiting;
+    if (!waiting || waiting.version !== undefined || !waiting.predicate(hosts)) return;
+    waiting.version = version;
+    // Unlocks before the update are of older rounds; nothing to re-check.
+  }
+
+  onUnlock(sidecar: Sidecar, version: number, at: number): void {
+    const waiting = this.waiting;
+    if (!waiting || waiting.version === undefined || version < waiting.version) return;
+    if (waiting.pending.delete(sidecar) && waiting.pending.size === 0) waiting.resolve(at);
+  }
+
+  /** A pending sidecar whose stream ended will never unlock: the round cannot be measured. */
+  onEnd(sidecar: Sidecar): void {
+    this.waiting?.pending.delete(sidecar);
+  }
+}
+
+const method = placementService().service.ReportDaprStatus!;
+
+/** One simulated daprd 1.17 on its own connection. */
+class Sidecar {
+  /** When its REPORT was flushed to the connection (performance.now()). */
+  reportedAt: number | undefined;
+  ended = false;
+  closedByUs = false;
+  private readonly client: Client;
+  private readonly call: ClientDuplexStream<WireHost, ReceivedOrder>;
+  private version = 0;
+  /** The phase of the last order acked: REPORT, LOCK, UPDATE or UNLOCK. */
+  phase = 'REPORT';
+  private readonly reported: Promise<number>;
+
+  constructor(address: string, readonly name: string, readonly id: string, private readonly rounds: Rounds, private readonly observer: boolean) {
+    // A local subchannel pool: each sidecar gets its own TCP connection, as separate daprds do.
+    this.client = new Client(address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+    this.call = this.client.makeBidiStreamRequest<WireHost, ReceivedOrder>(
+      method.path,
+      (message) => method.requestSerialize(message),
+      observer ? (bytes) => method.responseDeserialize(bytes) as ReceivedOrder : decodeOrderHead,
+    );
+    this.call.on('data', (order: ReceivedOrder) => this.onOrder(order));
+    const end = (): void => {
+      if (this.ended) return;
+      this.ended = true;
+      rounds.onEnd(this);
+    };
+    this.call.on('status', end);
+    this.call.on('error', end);
+    this.reported = new Promise((resolve) => {
+      this.call.write({ operation: 'REPORT', name, id, namespace: NAMESPACE, entities: [ACTOR_TYPE], api_level: 20 }, () => {
+        this.reportedAt = performance.now();
+        resolve(this.reportedAt);
+      });
+    });
+  }
+
+  /** Resolves once the REPORT is flushed to the connection. */
+  whenReported(): Promise<number> {
+    return this.reported;
+  }
+
+  /** Half-closes the stream and the channel, as a sidecar shutting down does. */
+  close(): void {
+    this.closedByUs = true;
+    this.call.end();
+    this.client.close();
+  }
+
+  private onOrder(order: ReceivedOrder): void {
+    const version = Number(order.version) || Number(order.tables?.version ?? 0);
+    switch (order.operation) {
+      case 'lock':
+        this.version = version;
+        this.phase = 'LOCK';
+        this.ack('LOCK');
+        break;
+      case 'update':
+        if (version < this.version) {
+          this.close();
+          break;
+        }
+        if (this.observer) this.rounds.onUpdate(version, new Set(Object.keys(order.tables?.entries[ACTOR_TYPE]?.load_map ?? {})));
+        this.phase = 'UPDATE';
+        this.ack('UPDATE');
+        break;
+      case 'unlock':
+        if (this.phase !== 'UPDATE') break;
+        this.version = version;
+        this.phase = 'UNLOCK';
+        this.ack('UNLOCK');
+        this.rounds.onUnlock(this, version, performance.now());
+        break;
+      default:
+        this.close();
+    }
+  }
+
+  private ack(operation: 'LOCK' | 'UPDATE' | 'UNLOCK'): void {
+    if (!this.ended) this.call.write({ operation, version: String(this.version), id: this.id, namespace: NAMESPACE });
+  }
+}
+
+interface SizeResult {
+  readonly impl: Impl;
+  readonly n: number;
+  /** From the N-th REPORT flushed, and from the first connect; undefined on failure. */
+  joinMs?: number;
+  joinFromFirstMs?: number;
+  readonly leaveMs: number[];
+  readonly rejoinMs: number[];
+  joinCpuMs: number;
+  churnCpuMs: number;
+  rssAfterJoinMiB: number;
+  peakRssMiB: number;
+  /** Sidecar streams the server ended. */
+  lost: number;
+  failure?: string;
+}
+
+async function startPlacement(impl: Impl): Promise<{ process: ManagedProcess; address: string }> {
+  const [port, healthz, metrics] = (await freePorts(3)) as [number, number, number];
+  const common = ['--port', String(port), '--listen-address', '127.0.0.1', '--healthz-port', String(healthz), '--healthz-listen-address', '127.0.0.1', '--metrics-port', String(metrics), '--metrics-listen-address', '127.0.0.1', '--tls-enabled=false', '--log-level', 'warn'];
+  let child: ManagedProcess;
+  if (impl === 'tsdapr') {
+    child = startProcess({ name: 'placement', command: process.execPath, args: [join(repoRoot(), 'packages/placement/dist/main.js'), ...common] });
+  } else {
+    // A single raft node with in-memory stores elects itself within milliseconds.
+    const [raft] = (await freePorts(1)) as [number];
+    child = startProcess({ name: 'upstream placement', command: binaryPath('upstream-placement'), args: [...common, '--id', 'dapr-placement-0', '--initial-cluster', `dapr-placement-0=127.0.0.1:${raft}`, '--inmem-store-enabled'] });
+  }
+  const address = `127.0.0.1:${port}`;
+  // Ready = leader and serving: an actor-less sidecar in another namespace gets its lock/update/unlock burst.
+  await pollUntil(
+    `${impl} placement serving`,
+    async () => {
+      const rounds = new Rounds();
+      const probe = new Sidecar(address, 'probe:1', 'probe', rounds, true);
+      const unlocked = await new Promise<boolean>((resolve) => {
+        const started = performance.now();
+        const check = setInterval(() => {
+          if (probe.phase !== 'UNLOCK' && performance.now() - started < 1000) return;
+          clearInterval(check);
+          resolve(probe.phase === 'UNLOCK');
+        }, 10);
+      });
+      probe.close();
+      return unlocked ? true : undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
+  return { process: child, address };
+}
+
+async function measure(impl: Impl, n: number): Promise<SizeResult> {
+  const placement = await startPlacement(impl);
+  const pid = placement.process.pid;
+  const result: SizeResult = { impl, n, leaveMs: [], rejoinMs: [], joinCpuMs: NaN, churnCpuMs: NaN, rssAfterJoinMiB: NaN, peakRssMiB: NaN, lost: 0 };
+  const rounds = new Rounds();
+  const sidecars: Sidecar[] = [];
+  let next = 0;
+  const newSidecar = (observer = false): Sidecar => {
+    const i = next++;
+    return new Sidecar(placement.address, `10.0.${i >> 8}.${i & 255}:50002`, `app-${i}`, rounds, observer);
+  };
+  try {
+    // Join: N sidecars at once.
+    let cpu = cpuMsOf(pid);
+    const firstAt = performance.now();
+    for (let i = 0; i < n; i++) sidecars.push(newSidecar(i === 0));
+    const names = new Set(sidecars.map((s) => s.name));
+    const joined = rounds.wait(sidecars, (hosts) => hosts.size === n && [...names].every((name) => hosts.has(name)), JOIN_TIMEOUT_MS, `join of ${n}`);
+    const lastReportAt = Math.max(...(await Promise.all(sidecars.map((s) => s.whenReported()))));
+    const doneAt = await joined;
+    result.joinMs = doneAt - lastReportAt;
+    result.joinFromFirstMs = doneAt - firstAt;
+    result.joinCpuMs = cpuMsOf(pid) - cpu;
+    result.rssAfterJoinMiB = memMiBOf(pid, 'VmRSS');
+
+    // Churn: one leaves, a new one joins; repeated.
+    cpu = cpuMsOf(pid);
+    for (let r = 0; r < churnRounds; r++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const leaving = sidecars.splice(1 + (r % (sidecars.length - 1)), 1)[0]!;
+      const left = rounds.wait(sidecars, (hosts) => hosts.size === sidecars.length && !hosts.has(leaving.name), ROUND_TIMEOUT_MS, `leave #${r + 1}`);
+      const leftFrom = performance.now();
+      leaving.close();
+      result.leaveMs.push((await left) - leftFrom);
+
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const joining = newSidecar();
+      sidecars.push(joining);
+      const rejoined = rounds.wait(sidecars, (hosts) => hosts.size === sidecars.length && hosts.has(joining.name), ROUND_TIMEOUT_MS, `rejoin #${r + 1}`);
+      const reportedAt = await joining.whenReported();
+      result.rejoinMs.push((await rejoined) - reportedAt);
+    }
+    result.churnCpuMs = cpuMsOf(pid) - cpu;
+  } catch (err) {
+    result.failure = (err as Error).message;
+  } finally {
+    result.lost = sidecars.filter((s) => s.ended && !s.closedByUs).length;
+    result.peakRssMiB = memMiBOf(pid, 'VmHWM');
+    await placement.process.stop();
+    for (const sidecar of sidecars) sidecar.close();
+  }
+  return result;
+}
+
+function print(results: SizeResult[]): void {
+  const ms = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(1));
+  const rows = results.map((r) => [
+    r.impl,
+    String(r.n),
+    ms(r.joinMs),
+    ms(r.joinFromFirstMs),
+    ms(percentile(r.leaveMs, 0.5)),
+    ms(percentile(r.leaveMs, 0.99)),
+    ms(percentile(r.rejoinMs, 0.5)),
+    ms(percentile(r.rejoinMs, 0.99)),
+    String(r.leaveMs.length + r.rejoinMs.length),
+    ms(r.joinCpuMs),
+    ms(r.churnCpuMs / Math.max(1, r.leaveMs.length + r.rejoinMs.length)),
+    ms(r.rssAfterJoinMiB),
+    ms(r.peakRssMiB),
+    String(r.lost),
+  ]);
+  const header = ['placement', 'N', 'join ms', 'from 1st', 'leave p50', 'leave p99', 'rejoin p50', 'rejoin p99', 'rounds', 'join cpu ms', 'cpu ms/round', 'RSS MiB', 'peak MiB', 'lost'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  console.log(line(header));
+  for (const row of rows) console.log(line(row));
+  for (const r of results) if (r.failure) console.log(`${r.impl}, N=${r.n}: ${r.failure}`);
+  for (const n of sizes) {
+    const ours = results.find((r) => r.impl === 'tsdapr' && r.n === n);
+    const theirs = results.find((r) => r.impl === 'upstream 1.17.5' && r.n === n);
+    if (!ours || !theirs) continue;
+    const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '-' : (a / b).toFixed(2));
+    const cpuPerRound = (r: SizeResult): number => r.churnCpuMs / Math.max(1, r.leaveMs.length + r.rejoinMs.length);
+    console.log(
+      `ratio tsdapr/upstream, N=${n}: join ${ratio(ours.joinMs, theirs.joinMs)}x, leave p50 ${ratio(percentile(ours.leaveMs, 0.5), percentile(theirs.leaveMs, 0.5))}x, ` +
+        `rejoin p50 ${ratio(percentile(ours.rejoinMs, 0.5), percentile(theirs.rejoinMs, 0.5))}x, join cpu ${ratio(ours.joinCpuMs, theirs.joinCpuMs)}x, ` +
+        `cpu/round ${ratio(cpuPerRound(ours), cpuPerRound(theirs))}x, peak RSS ${ratio(ours.peakRssMiB, theirs.peakRssMiB)}x (lower is better)`,
+    );
+  }
+  console.log(
+    'All sidecars are clients in this one Node process on the same 2 cores (one decodes tables, the others read operation and version), so round times include their ack latency; ' +
+      'cpu and RSS are the placement process alone. "from 1st" counts from the first connect; "lost" counts sidecar streams the server ended.',
+  );
+}
+
+async function main(): Promise<void> {
+  const results: SizeResult[] = [];
+  const impls: Impl[] = ['tsdapr'];
+  try {
+    binaryPath('upstream-placement');
+    impls.push('upstream 1.17.5');
+  } catch (err) {
+    console.log(`upstream placement not measured: ${(err as Error).message}`);
+  }
+  for (const n of sizes) {
+    for (const impl of impls) {
+      const started = performance.now();
+      const result = await measure(impl, n);
+      console.error(`${impl}, N=${n}: ${((performance.now() - started) / 1000).toFixed(1)} s${result.failure ? ` (${result.failure})` : ''}`);
+      results.push(result);
+    }
+  }
+  print(results);
+  if (results.some((r) => r.failure)) process.exitCode = 1;
+}
+
+await main();
