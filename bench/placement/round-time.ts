@@ -24,7 +24,7 @@
  * sidecar decodes the tables (the observer, which tells the round's
  * version), the others read an order's operation and version alone.
  *
- * Usage: node bench/dist/placement/round-time.js [--sizes 100,1000] [--churn 5]
+ * Usage: node bench/dist/placement/round-time.js [--sizes 100,1000] [--churn 10]
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,7 +38,7 @@ const argValue = (flag: string): string | undefined => {
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
 const sizes = (argValue('--sizes') ?? '100,1000').split(',').map(Number).filter((n) => n > 1);
-const churnRounds = Number(argValue('--churn') ?? 5) || 5;
+const churnRounds = Number(argValue('--churn') ?? 10) || 10;
 const NAMESPACE = 'bench';
 const ACTOR_TYPE = 'BenchActor';
 const JOIN_TIMEOUT_MS = 40_000;
@@ -218,6 +218,8 @@ interface SizeResult {
   readonly rejoinMs: number[];
   joinCpuMs: number;
   churnCpuMs: number;
+  /** CPU of this process (all the sidecars) over the churn rounds. */
+  benchChurnCpuMs: number;
   rssAfterJoinMiB: number;
   peakRssMiB: number;
   /** Sidecar streams the server ended. */
@@ -262,7 +264,7 @@ async function startPlacement(impl: Impl): Promise<{ process: ManagedProcess; ad
 async function measure(impl: Impl, n: number): Promise<SizeResult> {
   const placement = await startPlacement(impl);
   const pid = placement.process.pid;
-  const result: SizeResult = { impl, n, leaveMs: [], rejoinMs: [], joinCpuMs: NaN, churnCpuMs: NaN, rssAfterJoinMiB: NaN, peakRssMiB: NaN, lost: 0 };
+  const result: SizeResult = { impl, n, leaveMs: [], rejoinMs: [], joinCpuMs: NaN, churnCpuMs: NaN, benchChurnCpuMs: NaN, rssAfterJoinMiB: NaN, peakRssMiB: NaN, lost: 0 };
   const rounds = new Rounds();
   const sidecars: Sidecar[] = [];
   let next = 0;
@@ -286,6 +288,7 @@ async function measure(impl: Impl, n: number): Promise<SizeResult> {
 
     // Churn: one leaves, a new one joins; repeated.
     cpu = cpuMsOf(pid);
+    const benchCpu = process.cpuUsage();
     for (let r = 0; r < churnRounds; r++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       const leaving = sidecars.splice(1 + (r % (sidecars.length - 1)), 1)[0]!;
@@ -302,6 +305,8 @@ async function measure(impl: Impl, n: number): Promise<SizeResult> {
       result.rejoinMs.push((await rejoined) - reportedAt);
     }
     result.churnCpuMs = cpuMsOf(pid) - cpu;
+    const benchUsed = process.cpuUsage(benchCpu);
+    result.benchChurnCpuMs = (benchUsed.user + benchUsed.system) / 1000;
   } catch (err) {
     result.failure = (err as Error).message;
   } finally {
@@ -327,11 +332,12 @@ function print(results: SizeResult[]): void {
     String(r.leaveMs.length + r.rejoinMs.length),
     ms(r.joinCpuMs),
     ms(r.churnCpuMs / Math.max(1, r.leaveMs.length + r.rejoinMs.length)),
+    ms(r.benchChurnCpuMs / Math.max(1, r.leaveMs.length + r.rejoinMs.length)),
     ms(r.rssAfterJoinMiB),
     ms(r.peakRssMiB),
     String(r.lost),
   ]);
-  const header = ['placement', 'N', 'join ms', 'from 1st', 'leave p50', 'leave p99', 'rejoin p50', 'rejoin p99', 'rounds', 'join cpu ms', 'cpu ms/round', 'RSS MiB', 'peak MiB', 'lost'];
+  const header = ['placement', 'N', 'join ms', 'from 1st', 'leave p50', 'leave p99', 'rejoin p50', 'rejoin p99', 'rounds', 'join cpu ms', 'cpu ms/round', 'sidecars cpu/round', 'RSS MiB', 'peak MiB', 'lost'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]): string => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
   console.log(line(header));
@@ -350,8 +356,9 @@ function print(results: SizeResult[]): void {
     );
   }
   console.log(
-    'All sidecars are clients in this one Node process on the same 2 cores (one decodes tables, the others read operation and version), so round times include their ack latency; ' +
-      'cpu and RSS are the placement process alone. "from 1st" counts from the first connect; "lost" counts sidecar streams the server ended.',
+    'All sidecars are clients in this one Node process on the same 2 cores (one decodes tables, the others read operation and version), so round times include their ack latency ' +
+      '("sidecars cpu/round": this process\'s CPU per churn round); cpu and RSS are the placement process alone; ' +
+      '"from 1st" counts from the first connect; "lost" counts sidecar streams the server ended.',
   );
 }
 
