@@ -4,3 +4,5 @@ export { buildSidecarPatch, type SidecarPatchInput, type SidecarPatchResult } fr
 export { defaultInjectorSettings, type InjectorSettings } from './patch/injector-settings.js';
 export { applyJsonPatch } from './patch/json-patch.js';
 export { selfSignedServingCertificate, type ServingCertificate } from './webhook/serving-certificate.js';
+export { createInjectorMetrics, type InjectorMetrics } from './metrics.js';
+export { webhookApp } from './webhook/webhook-server.js';

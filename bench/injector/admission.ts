@@ -4,7 +4,7 @@
  * loopback against the injector's real handler, next to a trivial
  * allow-everything handler on the same server in the same run.
  *
- *   node packages/injector/dist/bench/admission-bench.js [--rate 500] [--seconds 5] [--concurrency 32]
+ *   node bench/dist/injector/admission.js [--rate 500] [--seconds 5] [--concurrency 32]
  *
  * The server runs in a child process so the load generator does not steal
  * its CPU. For each case it prints the latency at a paced rate (p50, p99)
@@ -18,10 +18,7 @@ import express from 'express';
 import { Registry } from 'prom-client';
 import { TlsMaterial } from '@tsdapr/grpc';
 import { silentLogger } from '@tsdapr/runtime';
-import { createInjectorMetrics } from '../metrics.js';
-import { defaultInjectorSettings } from '../patch/injector-settings.js';
-import { selfSignedServingCertificate } from '../webhook/serving-certificate.js';
-import { webhookApp } from '../webhook/webhook-server.js';
+import { createInjectorMetrics, defaultInjectorSettings, selfSignedServingCertificate, webhookApp } from '@tsdapr/injector';
 
 interface Case {
   readonly name: string;
