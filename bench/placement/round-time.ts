@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import { Client, credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { binaryPath, freePorts, pollUntil, repoRoot, startProcess, type ManagedProcess } from '@tsdapr/e2e-harness';
 import { placementService } from '@tsdapr/grpc';
-import { decodeOrderHead, type ReceivedOrder } from '@tsdapr/placement';
+import { daprdStep, decodeOrderHead, type DaprdPhase, type ReceivedOrder } from '@tsdapr/placement';
 
 const argValue = (flag: string): string | undefined => {
   const i = process.argv.indexOf(flag);
@@ -135,7 +135,7 @@ class Sidecar {
   private readonly call: ClientDuplexStream<WireHost, ReceivedOrder>;
   private version = 0;
   /** The phase of the last order acked: REPORT, LOCK, UPDATE or UNLOCK. */
-  phase = 'REPORT';
+  phase: DaprdPhase = 'REPORT';
   private readonly reported: Promise<number>;
 
   constructor(address: string, readonly name: string, readonly id: string, private readonly rounds: Rounds, private readonly observer: boolean) {
@@ -175,31 +175,21 @@ class Sidecar {
   }
 
   private onOrder(order: ReceivedOrder): void {
-    const version = Number(order.version) || Number(order.tables?.version ?? 0);
-    switch (order.operation) {
-      case 'lock':
-        this.version = version;
-        this.phase = 'LOCK';
-        this.ack('LOCK');
-        break;
-      case 'update':
-        if (version < this.version) {
-          this.close();
-          break;
+    const step = daprdStep({ version: this.version, phase: this.phase }, order);
+    switch (step.kind) {
+      case 'ack':
+        ({ version: this.version, phase: this.phase } = step.state);
+        if (step.operation === 'UPDATE' && this.observer) {
+          this.rounds.onUpdate(Number(order.version) || Number(order.tables?.version ?? 0), new Set(Object.keys(order.tables?.entries[ACTOR_TYPE]?.load_map ?? {})));
         }
-        if (this.observer) this.rounds.onUpdate(version, new Set(Object.keys(order.tables?.entries[ACTOR_TYPE]?.load_map ?? {})));
-        this.phase = 'UPDATE';
-        this.ack('UPDATE');
+        this.ack(step.operation);
+        if (step.operation === 'UNLOCK') this.rounds.onUnlock(this, this.version, performance.now());
         break;
-      case 'unlock':
-        if (this.phase !== 'UPDATE') break;
-        this.version = version;
-        this.phase = 'UNLOCK';
-        this.ack('UNLOCK');
-        this.rounds.onUnlock(this, version, performance.now());
-        break;
-      default:
+      case 'close':
         this.close();
+        break;
+      case 'ignore':
+        break;
     }
   }
 

@@ -6,7 +6,7 @@ export { HostStore } from './table/host-store.js';
 export { ManualClock, systemClock, type Clock, type Timer } from './loops/clock.js';
 export { fileServingIdentity, type ServingIdentity } from './server/serving-identity.js';
 export type { Host, HostOperation, PlacementOrder, PlacementTable, PlacementTables, StatePlacementTable, StatePlacementTables, OrderOperation } from './table/messages.js';
-export { SidecarClient, decodeOrderHead, type SidecarClientOptions, type ReceivedOrder } from './server/sidecar-client.js';
+export { SidecarClient, daprdStep, decodeOrderHead, type DaprdPhase, type DaprdStep, type DaprdStreamState, type SidecarClientOptions, type ReceivedOrder } from './server/sidecar-client.js';
 export { NamespaceLoop, type NamespaceLoopOptions } from './loops/namespace-loop.js';
 export { Namespaces, type NamespacesOptions } from './loops/namespaces.js';
 export type { StreamHandle, StreamEvent, NamespaceEvent, RouterEvent, LoopObserver } from './loops/events.js';

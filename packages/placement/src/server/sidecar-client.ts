@@ -35,6 +35,41 @@ export interface SidecarClientOptions {
   readonly decodeTables?: boolean;
 }
 
+export type DaprdPhase = 'REPORT' | 'LOCK' | 'UPDATE' | 'UNLOCK';
+
+/** The round a daprd stream is in: the version it holds and the last phase it acked. */
+export interface DaprdStreamState {
+  readonly version: number;
+  readonly phase: DaprdPhase;
+}
+
+export type DaprdStep =
+  | { readonly kind: 'ack'; readonly operation: 'LOCK' | 'UPDATE' | 'UNLOCK'; readonly state: DaprdStreamState }
+  | { readonly kind: 'ignore' }
+  | { readonly kind: 'close' };
+
+/**
+ * What a v1.17 daprd does with one placement order (spec 3.5): ack a lock
+ * and take its version; ack an update unless it is older than the lock
+ * (then close the stream); ack an unlock only after an update, taking its
+ * version; close on anything else. Every simulated sidecar follows this.
+ */
+export function daprdStep(state: DaprdStreamState, order: ReceivedOrder): DaprdStep {
+  const version = Number(order.version) || Number(order.tables?.version ?? 0);
+  switch (order.operation) {
+    case 'lock':
+      return { kind: 'ack', operation: 'LOCK', state: { version, phase: 'LOCK' } };
+    case 'update':
+      if (version < state.version) return { kind: 'close' };
+      return { kind: 'ack', operation: 'UPDATE', state: { version: state.version, phase: 'UPDATE' } };
+    case 'unlock':
+      if (state.phase !== 'UPDATE') return { kind: 'ignore' };
+      return { kind: 'ack', operation: 'UNLOCK', state: { version, phase: 'UNLOCK' } };
+    default:
+      return { kind: 'close' };
+  }
+}
+
 /**
  * A client that behaves like a v1.17 daprd on the placement stream: it
  * REPORTs on connect (api_level 20, no version), acks each lock, update and
@@ -55,7 +90,7 @@ export class SidecarClient {
   private readonly client: Client;
   private version = 0;
   private pendingTable: ReceivedOrder['tables'] = null;
-  private phase = 'REPORT';
+  private phase: DaprdPhase = 'REPORT';
   private endedStatus: StatusObject | undefined;
   private readonly waiters = new Set<() => void>();
 
@@ -159,33 +194,23 @@ export class SidecarClient {
 
   private onOrder(order: ReceivedOrder): void {
     this.orders.push(order);
-    const version = Number(order.version) || Number(order.tables?.version ?? 0);
     if (this.options.autoAck !== false) {
-      switch (order.operation) {
-        case 'lock':
-          this.version = version;
-          this.phase = 'LOCK';
-          this.ack('LOCK');
-          break;
-        case 'update':
-          if (version < this.version) {
-            this.close();
-            break;
+      const step = daprdStep({ version: this.version, phase: this.phase }, order);
+      switch (step.kind) {
+        case 'ack':
+          ({ version: this.version, phase: this.phase } = step.state);
+          if (step.operation === 'UPDATE') this.pendingTable = order.tables;
+          if (step.operation === 'UNLOCK') {
+            this.table = this.pendingTable;
+            this.unlockedVersion = this.version;
           }
-          this.pendingTable = order.tables;
-          this.phase = 'UPDATE';
-          this.ack('UPDATE');
+          this.ack(step.operation);
           break;
-        case 'unlock':
-          if (this.phase !== 'UPDATE') break;
-          this.version = version;
-          this.phase = 'UNLOCK';
-          this.table = this.pendingTable;
-          this.unlockedVersion = version;
-          this.ack('UNLOCK');
-          break;
-        default:
+        case 'close':
           this.close();
+          break;
+        case 'ignore':
+          break;
       }
     }
     this.notify();
