@@ -89,6 +89,18 @@ void describe('parseInjectorOptions', () => {
     });
   });
 
+  void test('the Sentry token file: DAPR_SENTRY_TOKEN_FILE (upstream\'s name) or the flag, before the mounted tokens', () => {
+    const machine = { sentryTokenFile: () => '/var/run/secrets/dapr.io/sentrytoken/token' };
+    const sentry = { ...REQUIRED, DAPR_SENTRY_ADDRESS: 'x:443' };
+    const tokenFile = (argv: string[], env: Record<string, string>): string | undefined => {
+      const tls = parseInjectorOptions(argv, env, machine).servingTls;
+      return tls.source === 'sentry' ? tls.tokenFile : undefined;
+    };
+    assert.equal(tokenFile([], { ...sentry, DAPR_SENTRY_TOKEN_FILE: '/run/injector.token' }), '/run/injector.token');
+    assert.equal(tokenFile(['--sentry-token-file', '/tmp/t'], sentry), '/tmp/t');
+    assert.equal(tokenFile([], sentry), '/var/run/secrets/dapr.io/sentrytoken/token');
+  });
+
   void test('pull policy maps as upstream: unknown values mean IfNotPresent', () => {
     assert.equal(parseInjectorOptions([], { ...REQUIRED, SIDECAR_IMAGE_PULL_POLICY: 'Never' }).sidecar.imagePullPolicy, 'Never');
     assert.equal(parseInjectorOptions([], { ...REQUIRED, SIDECAR_IMAGE_PULL_POLICY: 'sometimes' }).sidecar.imagePullPolicy, 'IfNotPresent');

@@ -27,6 +27,7 @@ export const INJECTOR_FLAGS = {
   'tls-key-file': { type: 'string', default: '', help: 'serving private key (PEM)' },
   'tls-ca-file': { type: 'string', default: '', help: 'CA bundle for the webhook configuration (default: the last certificate of the chain)' },
   'sentry-address': { type: 'string', default: '', env: 'DAPR_SENTRY_ADDRESS', help: 'serve with the dapr-injector SVID from this Sentry, as upstream (unless --tls-cert-file is given)' },
+  'sentry-token-file': { type: 'string', default: '', env: 'DAPR_SENTRY_TOKEN_FILE', help: 'token to prove the injector to Sentry (empty: the projected token, else the service-account token)' },
   'trust-anchors-file': { type: 'string', default: '/var/run/dapr.io/tls/ca.crt', env: 'DAPR_TRUST_ANCHORS_FILE', help: 'trust anchors given to sidecars as DAPR_TRUST_ANCHORS' },
   'webhook-configuration-name': { type: 'string', default: 'dapr-sidecar-injector', help: 'MutatingWebhookConfiguration whose caBundle the injector keeps current' },
   'patch-webhook-ca-bundle': { type: 'bool', default: true, help: 'keep the caBundle of the MutatingWebhookConfiguration current' },
@@ -156,7 +157,7 @@ export function parseInjectorOptions(argv: readonly string[], env: Readonly<Reco
       flags['tls-cert-file'] !== ''
         ? { source: 'files', certFile: flags['tls-cert-file'], keyFile: flags['tls-key-file'], caFile: flags['tls-ca-file'] || undefined }
         : flags['sentry-address'] !== ''
-          ? { source: 'sentry', sentryAddress: flags['sentry-address'], tokenFile: machine.sentryTokenFile?.() }
+          ? { source: 'sentry', sentryAddress: flags['sentry-address'], tokenFile: flags['sentry-token-file'] || machine.sentryTokenFile?.() }
           : { source: 'self-signed' },
     trustAnchorsFile: flags['trust-anchors-file'],
     webhookConfigurationName: flags['webhook-configuration-name'],
