@@ -30,6 +30,8 @@ targets=(
   "daprd ${daprd_version} e2e/daprd-1.17 stablecomponents github.com/dapr/dapr/cmd/daprd -X=github.com/dapr/dapr/pkg/buildinfo.version=${daprd_version}"
   "upstream-sentry ${daprd_version} e2e/daprd-1.17 - github.com/dapr/dapr/cmd/sentry -X=github.com/dapr/dapr/pkg/buildinfo.version=${daprd_version}"
   "upstream-placement ${daprd_version} e2e/daprd-1.17 - github.com/dapr/dapr/cmd/placement -X=github.com/dapr/dapr/pkg/buildinfo.version=${daprd_version}"
+  "upstream-operator ${daprd_version} e2e/daprd-1.17 - github.com/dapr/dapr/cmd/operator -X=github.com/dapr/dapr/pkg/buildinfo.version=${daprd_version}"
+  "upstream-injector ${daprd_version} e2e/daprd-1.17 - github.com/dapr/dapr/cmd/injector -X=github.com/dapr/dapr/pkg/buildinfo.version=${daprd_version}"
   "daprd ${daprd_next_version} e2e/daprd-1.18 stablecomponents github.com/dapr/dapr/cmd/daprd -X=github.com/dapr/dapr/pkg/buildinfo.version=${daprd_next_version}"
 )
 

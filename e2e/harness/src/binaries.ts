@@ -4,7 +4,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The Go programs scripts/build-go-binaries.sh builds into the cache. */
-export type BinaryName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'helm' | 'daprd' | 'upstream-sentry' | 'upstream-placement';
+export type BinaryName =
+  | 'etcd'
+  | 'kube-apiserver'
+  | 'kube-controller-manager'
+  | 'helm'
+  | 'daprd'
+  | 'upstream-sentry'
+  | 'upstream-placement'
+  | 'upstream-operator'
+  | 'upstream-injector';
 
 export class MissingBinaryError extends Error {
   readonly code = 'missing_binary';
