@@ -20,18 +20,19 @@
  * version, api_level 20) and never again (1.17 sends no heartbeats; the
  * server's keepalive pings are the liveness signal), ack lock/update/unlock
  * with the same operation and the round's version, close the stream on an
- * update older than the lock. They all live in this one process: only one
- * sidecar decodes the tables (the observer, which tells the round's
- * version), the others read an order's operation and version alone.
+ * update older than the lock. They all live in this one process and speak
+ * gRPC over `node:http2` directly (`h2-sidecar.ts`), so that their CPU, taken
+ * from the placement under test on a 2-core machine, is only what a sidecar
+ * must spend; only one sidecar decodes the tables (the observer, which
+ * tells the round's version), the others read an order's operation and
+ * version alone. `node --cpu-prof` on this script profiles our placement too.
  *
- * Usage: node bench/dist/placement/round-time.js [--sizes 100,1000] [--churn 10]
+ * Usage: node bench/dist/placement/round-time.js [--sizes 100,1000] [--churn 10] [--impls tsdapr,upstream]
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { binaryPath, freePorts, pollUntil, repoRoot, startProcess, type ManagedProcess } from '@tsdapr/e2e-harness';
-import { placementService } from '@tsdapr/grpc';
-import { daprdStep, decodeOrderHead, type DaprdPhase, type ReceivedOrder } from '@tsdapr/placement';
+import { H2Sidecar, checkAckEncoding, type SidecarListener } from './h2-sidecar.js';
 
 const argValue = (flag: string): string | undefined => {
   const i = process.argv.indexOf(flag);
@@ -39,6 +40,8 @@ const argValue = (flag: string): string | undefined => {
 };
 const sizes = (argValue('--sizes') ?? '100,1000').split(',').map(Number).filter((n) => n > 1);
 const churnRounds = Number(argValue('--churn') ?? 10) || 10;
+/** Which placements to measure: `tsdapr`, `upstream` or both (the default). */
+const wanted = (argValue('--impls') ?? 'tsdapr,upstream').split(',');
 const NAMESPACE = 'bench';
 const ACTOR_TYPE = 'BenchActor';
 const JOIN_TIMEOUT_MS = 40_000;
@@ -63,26 +66,16 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 }
 
-interface WireHost {
-  name?: string;
-  entities?: string[];
-  id: string;
-  namespace: string;
-  api_level?: number;
-  operation: 'REPORT' | 'LOCK' | 'UPDATE' | 'UNLOCK';
-  version?: string;
-}
-
 /**
  * What the sidecars of one run share: the round being waited for (the
  * observer names its version from the table of an update; a round is done
  * when every pending sidecar has received UNLOCK at that version or later).
  */
-class Rounds {
-  private waiting: { readonly predicate: (hosts: ReadonlySet<string>) => boolean; version: number | undefined; readonly pending: Set<Sidecar>; readonly resolve: (at: number) => void } | undefined;
+class Rounds implements SidecarListener {
+  private waiting: { readonly predicate: (hosts: ReadonlySet<string>) => boolean; version: number | undefined; readonly pending: Set<H2Sidecar>; readonly resolve: (at: number) => void } | undefined;
 
   /** Resolves with the time the last of `pending` received the UNLOCK of a table for which `predicate` holds; rejects after `timeoutMs`. */
-  wait(pending: Iterable<Sidecar>, predicate: (hosts: ReadonlySet<string>) => boolean, timeoutMs: number, what: string): Promise<number> {
+  wait(pending: Iterable<H2Sidecar>, predicate: (hosts: ReadonlySet<string>) => boolean, timeoutMs: number, what: string): Promise<number> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         const left = this.waiting?.pending.size ?? 0;
@@ -111,90 +104,15 @@ class Rounds {
     // Unlocks before the update are of older rounds; nothing to re-check.
   }
 
-  onUnlock(sidecar: Sidecar, version: number, at: number): void {
+  onUnlock(sidecar: H2Sidecar, version: number, at: number): void {
     const waiting = this.waiting;
     if (!waiting || waiting.version === undefined || version < waiting.version) return;
     if (waiting.pending.delete(sidecar) && waiting.pending.size === 0) waiting.resolve(at);
   }
 
   /** A pending sidecar whose stream ended will never unlock: the round cannot be measured. */
-  onEnd(sidecar: Sidecar): void {
+  onEnd(sidecar: H2Sidecar): void {
     this.waiting?.pending.delete(sidecar);
-  }
-}
-
-const method = placementService().service.ReportDaprStatus!;
-
-/** One simulated daprd 1.17 on its own connection. */
-class Sidecar {
-  /** When its REPORT was flushed to the connection (performance.now()). */
-  reportedAt: number | undefined;
-  ended = false;
-  closedByUs = false;
-  private readonly client: Client;
-  private readonly call: ClientDuplexStream<WireHost, ReceivedOrder>;
-  private version = 0;
-  /** The phase of the last order acked: REPORT, LOCK, UPDATE or UNLOCK. */
-  phase: DaprdPhase = 'REPORT';
-  private readonly reported: Promise<number>;
-
-  constructor(address: string, readonly name: string, readonly id: string, private readonly rounds: Rounds, private readonly observer: boolean) {
-    // A local subchannel pool: each sidecar gets its own TCP connection, as separate daprds do.
-    this.client = new Client(address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
-    this.call = this.client.makeBidiStreamRequest<WireHost, ReceivedOrder>(
-      method.path,
-      (message) => method.requestSerialize(message),
-      observer ? (bytes) => method.responseDeserialize(bytes) as ReceivedOrder : decodeOrderHead,
-    );
-    this.call.on('data', (order: ReceivedOrder) => this.onOrder(order));
-    const end = (): void => {
-      if (this.ended) return;
-      this.ended = true;
-      rounds.onEnd(this);
-    };
-    this.call.on('status', end);
-    this.call.on('error', end);
-    this.reported = new Promise((resolve) => {
-      this.call.write({ operation: 'REPORT', name, id, namespace: NAMESPACE, entities: [ACTOR_TYPE], api_level: 20 }, () => {
-        this.reportedAt = performance.now();
-        resolve(this.reportedAt);
-      });
-    });
-  }
-
-  /** Resolves once the REPORT is flushed to the connection. */
-  whenReported(): Promise<number> {
-    return this.reported;
-  }
-
-  /** Half-closes the stream and the channel, as a sidecar shutting down does. */
-  close(): void {
-    this.closedByUs = true;
-    this.call.end();
-    this.client.close();
-  }
-
-  private onOrder(order: ReceivedOrder): void {
-    const step = daprdStep({ version: this.version, phase: this.phase }, order);
-    switch (step.kind) {
-      case 'ack':
-        ({ version: this.version, phase: this.phase } = step.state);
-        if (step.operation === 'UPDATE' && this.observer) {
-          this.rounds.onUpdate(Number(order.version) || Number(order.tables?.version ?? 0), new Set(Object.keys(order.tables?.entries[ACTOR_TYPE]?.load_map ?? {})));
-        }
-        this.ack(step.operation);
-        if (step.operation === 'UNLOCK') this.rounds.onUnlock(this, this.version, performance.now());
-        break;
-      case 'close':
-        this.close();
-        break;
-      case 'ignore':
-        break;
-    }
-  }
-
-  private ack(operation: 'LOCK' | 'UPDATE' | 'UNLOCK'): void {
-    if (!this.ended) this.call.write({ operation, version: String(this.version), id: this.id, namespace: NAMESPACE });
   }
 }
 
@@ -222,7 +140,8 @@ async function startPlacement(impl: Impl): Promise<{ process: ManagedProcess; ad
   const common = ['--port', String(port), '--listen-address', '127.0.0.1', '--healthz-port', String(healthz), '--healthz-listen-address', '127.0.0.1', '--metrics-port', String(metrics), '--metrics-listen-address', '127.0.0.1', '--tls-enabled=false', '--log-level', 'warn'];
   let child: ManagedProcess;
   if (impl === 'tsdapr') {
-    child = startProcess({ name: 'placement', command: process.execPath, args: [join(repoRoot(), 'packages/placement/dist/main.js'), ...common] });
+    // This process's Node flags go along, so `node --cpu-prof` profiles the server too.
+    child = startProcess({ name: 'placement', command: process.execPath, args: [...process.execArgv, join(repoRoot(), 'packages/placement/dist/main.js'), ...common] });
   } else {
     // A single raft node with in-memory stores elects itself within milliseconds.
     const [raft] = (await freePorts(1)) as [number];
@@ -234,7 +153,8 @@ async function startPlacement(impl: Impl): Promise<{ process: ManagedProcess; ad
     `${impl} placement serving`,
     async () => {
       const rounds = new Rounds();
-      const probe = new Sidecar(address, 'probe:1', 'probe', rounds, true);
+      const probe = new H2Sidecar({ address, name: 'probe:1', id: 'probe', namespace: 'probe', actorType: ACTOR_TYPE, listener: rounds, observer: true });
+      checkAckEncoding(probe, 'probe', 'probe');
       const unlocked = await new Promise<boolean>((resolve) => {
         const started = performance.now();
         const check = setInterval(() => {
@@ -256,11 +176,11 @@ async function measure(impl: Impl, n: number): Promise<SizeResult> {
   const pid = placement.process.pid;
   const result: SizeResult = { impl, n, leaveMs: [], rejoinMs: [], joinCpuMs: NaN, churnCpuMs: NaN, benchChurnCpuMs: NaN, rssAfterJoinMiB: NaN, peakRssMiB: NaN, lost: 0 };
   const rounds = new Rounds();
-  const sidecars: Sidecar[] = [];
+  const sidecars: H2Sidecar[] = [];
   let next = 0;
-  const newSidecar = (observer = false): Sidecar => {
+  const newSidecar = (observer = false): H2Sidecar => {
     const i = next++;
-    return new Sidecar(placement.address, `10.0.${i >> 8}.${i & 255}:50002`, `app-${i}`, rounds, observer);
+    return new H2Sidecar({ address: placement.address, name: `10.0.${i >> 8}.${i & 255}:50002`, id: `app-${i}`, namespace: NAMESPACE, actorType: ACTOR_TYPE, listener: rounds, observer });
   };
   try {
     // Join: N sidecars at once.
@@ -354,12 +274,15 @@ function print(results: SizeResult[]): void {
 
 async function main(): Promise<void> {
   const results: SizeResult[] = [];
-  const impls: Impl[] = ['tsdapr'];
-  try {
-    binaryPath('upstream-placement');
-    impls.push('upstream 1.17.5');
-  } catch (err) {
-    console.log(`upstream placement not measured: ${(err as Error).message}`);
+  const impls: Impl[] = [];
+  if (wanted.includes('tsdapr')) impls.push('tsdapr');
+  if (wanted.includes('upstream')) {
+    try {
+      binaryPath('upstream-placement');
+      impls.push('upstream 1.17.5');
+    } catch (err) {
+      console.log(`upstream placement not measured: ${(err as Error).message}`);
+    }
   }
   for (const n of sizes) {
     for (const impl of impls) {
