@@ -22,3 +22,15 @@ export {
 } from './api-errors.js';
 export { requestOptions } from './request-options.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { syncLoop, type SyncLoopOptions, type SyncState } from './sync-loop.js';
+export { ManualClock, systemClock, type Clock, type Timer } from './clock.js';
+export {
+  leaseElection,
+  type LeadershipCallbacks,
+  type LeaseApi,
+  type LeaseElectionOptions,
+  type LeaseRecord,
+  type LeaseTimings,
+} from './lease-election.js';
+export { kubeLeaseApi, type KubeLeaseApiOptions } from './kube-lease-api.js';
+export { alwaysLeader, leaderTerms, type LeaderTerms, type LeaderTermsOptions } from './leader-terms.js';

@@ -1,5 +1,6 @@
 import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
-import { KubeApiError, isConflict, isNotFound, requestOptions } from '@tsdapr/kube';
+import { KubeApiError, isConflict, isNotFound } from './api-errors.js';
+import { requestOptions } from './request-options.js';
 import type { LeaseApi, LeaseRecord } from './lease-election.js';
 
 export interface KubeLeaseApiOptions {

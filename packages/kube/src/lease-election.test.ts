@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '@tsdapr/runtime';
-import { ManualClock } from '../loops/clock.js';
+import { ManualClock } from './clock.js';
 import { leaseElection, type LeaseApi, type LeaseRecord } from './lease-election.js';
 
 class Conflict extends Error {}

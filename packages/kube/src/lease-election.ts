@@ -1,6 +1,16 @@
 import type { Logger, Runner } from '@tsdapr/runtime';
-import type { Clock, Timer } from '../loops/clock.js';
-import type { LeadershipCallbacks } from './leadership.js';
+import type { Clock, Timer } from './clock.js';
+
+/**
+ * What a replica does with leadership. The election calls `onStartedLeading`
+ * when this replica becomes the leader and `onStoppedLeading` when it stops
+ * (lease lost, or shutdown); whatever only the leader may do starts and
+ * stops with them.
+ */
+export interface LeadershipCallbacks {
+  readonly onStartedLeading: () => void;
+  readonly onStoppedLeading: (reason: string) => void;
+}
 
 /** The parts of a `coordination.k8s.io/v1` Lease spec the election reads and writes. */
 export interface LeaseRecord {

@@ -1,13 +1,10 @@
-import { ServerCredentials } from '@grpc/grpc-js';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { controlPlaneSpiffeId, serverCredentials } from '@tsdapr/grpc';
-import { loadKubeConfig } from '@tsdapr/kube';
+import { controlPlaneSpiffeId } from '@tsdapr/grpc';
+import { kubeLeaseApi, leaseElection, loadKubeConfig } from '@tsdapr/kube';
 import { Readiness, adminServer, createMetricsRegistry, healthRoutes, metricsRoutes, runAll, untilAborted, type AdminServerOptions, type Logger, type Runner } from '@tsdapr/runtime';
 import type { Registry } from 'prom-client';
 import { PlacementError } from './errors.js';
-import { kubeLeaseApi } from './leadership/kube-lease-api.js';
 import { alwaysLeader, type LeadershipCallbacks } from './leadership/leadership.js';
-import { leaseElection } from './leadership/lease-election.js';
 import { systemClock, type Clock } from './loops/clock.js';
 import { Namespaces } from './loops/namespaces.js';
 import { createPlacementMetrics } from './metrics.js';
@@ -174,18 +171,12 @@ export function createPlacement(options: PlacementOptions, deps: PlacementDeps):
         }),
         placementServer({
           address: `${options.listenAddress || '0.0.0.0'}:${options.port}`,
-          credentials: identity ? serverCredentials(identity.material, { requireClientCert: true }) : ServerCredentials.createInsecure(),
+          tls: identity?.material,
           keepaliveTimeMs: options.keepaliveTimeMs,
           keepaliveTimeoutMs: options.keepaliveTimeoutMs,
           handler,
           logger,
           onBound: (port) => {
-            // grpc-js 1.14 subscribes to certificate providers before it
-            // registers the server's watcher, so material that was already
-            // loaded (a provider that answers synchronously) never reaches
-            // the server. Re-announcing it once bound does.
-            const loaded = identity?.material.currentIdentity;
-            if (loaded) identity.material.setIdentity(loaded);
             grpcReady(true);
             deps.onListening?.('grpc', port);
           },
