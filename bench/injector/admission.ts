@@ -1,51 +1,55 @@
 #!/usr/bin/env node
 /**
- * Admission benchmark (issue 4 "Speed"): AdmissionReviews over HTTPS on
- * loopback against the injector's real handler, next to a trivial
- * allow-everything handler on the same server in the same run.
+ * Admission benchmark (issue 4 "Speed", issue 8 "Side by side"): the same
+ * AdmissionReviews (a typical pod, and one with 1,000 env vars) over HTTPS on
+ * loopback, from one load generator, to
+ *   - a trivial allow-everything handler and our admission handler, on one
+ *     Node HTTPS server (the same-server baseline, baseline-server.ts);
+ *   - our injector and upstream's 1.17.5, each the real service as a process
+ *     against a real kube-apiserver, serving its Sentry-issued SVID
+ *     (injector-processes.ts). Skipped with --no-cluster.
+ * Every server is its own process, so the generator's CPU and GC stay out of
+ * its latency, and the CPU a server spends per request is read from /proc.
  *
- *   node bench/dist/injector/admission.js [--rate 500] [--seconds 5] [--concurrency 32]
+ * Latency: a fixed rate (--rate, 500 req/s as the issue's target), after a
+ * warm-up on the same keep-alive connections; --repeats runs of --seconds
+ * each, interleaved across targets so a burst of load elsewhere on the machine
+ * hits them alike; the figure is the median over the runs (min–max shown).
+ * Throughput: a closed loop of --concurrency workers for --seconds.
  *
- * The server runs in a child process so the load generator does not steal
- * its CPU. For each case it prints the latency at a paced rate (p50, p99)
- * and the throughput of a closed loop at the given concurrency.
+ *   node bench/dist/injector/admission.js [--rate 500] [--seconds 4] [--repeats 5] [--warmup 1] [--concurrency 32] [--no-cluster]
  */
 import { fork } from 'node:child_process';
-import { Agent, request } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:https';
-import express from 'express';
-import { Registry } from 'prom-client';
-import { TlsMaterial } from '@tsdapr/grpc';
-import { silentLogger } from '@tsdapr/runtime';
-import { createInjectorMetrics, defaultInjectorSettings, selfSignedServingCertificate, webhookApp } from '@tsdapr/injector';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startCluster, type Cluster } from '@tsdapr/e2e-harness';
+import { closedLoop, cpuMsOf, keepAliveAgent, median, paced, percentile, verifyAnswer, post, type AdmissionTarget } from './admission-load.js';
+import type { BaselineServerReady } from './baseline-server.js';
+import { startInjectorProcesses } from './injector-processes.js';
 
-interface Case {
+const REQUEST_UID = '705ab4f5-6393-11e8-b7cc-42010a800002';
+
+interface Pod {
   readonly name: string;
-  readonly path: string;
-  readonly body: string;
+  readonly envCount: number;
 }
 
-const ANCHORS = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIQ\n-----END CERTIFICATE-----\n';
+const PODS: readonly Pod[] = [
+  { name: 'typical pod', envCount: 5 },
+  { name: '1,000 env vars', envCount: 1000 },
+];
 
-function review(pod: object): string {
-  return JSON.stringify({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: '705ab4f5-6393-11e8-b7cc-42010a800002',
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      namespace: 'shop',
-      operation: 'CREATE',
-      userInfo: { username: 'system:serviceaccount:kube-system:replicaset-controller', uid: 'x', groups: ['system:serviceaccounts'] },
-      object: pod,
-    },
-  });
+function arg(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+  return value;
 }
 
-function typicalPod(envCount: number): object {
-  return {
+/** What the API server sends for a ReplicaSet's pod: the controller's service account, by name and UID. */
+function review(envCount: number, controllerUid: string): Buffer {
+  const pod = {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
@@ -70,110 +74,175 @@ function typicalPod(envCount: number): object {
       volumes: [{ name: 'kube-api-access-abcde', projected: { sources: [{ serviceAccountToken: { expirationSeconds: 3607, path: 'token' } }] } }],
     },
   };
-}
-
-async function serve(): Promise<void> {
-  const serving = await selfSignedServingCertificate({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
-  const tls = new TlsMaterial({ identity: serving.identity, trustAnchorsPem: serving.caBundlePem });
-  const metrics = createInjectorMetrics(new Registry());
-  const app = express();
-  app.post('/allow', express.raw({ type: () => true, limit: '6mb' }), (req, res) => {
-    const body = JSON.parse((req.body as Buffer).toString('utf8')) as { apiVersion: string; request: { uid: string } };
-    res.type('application/json').send(JSON.stringify({ apiVersion: body.apiVersion, kind: 'AdmissionReview', response: { uid: body.request.uid, allowed: true } }));
-  });
-  app.use(
-    webhookApp({
-      handler: { settings: () => defaultInjectorSettings({ trustAnchorsPem: ANCHORS }), isAuthorized: () => true, metrics, logger: silentLogger() },
-      metrics,
-      logger: silentLogger(),
+  return Buffer.from(
+    JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: REQUEST_UID,
+        kind: { group: '', version: 'v1', kind: 'Pod' },
+        resource: { group: '', version: 'v1', resource: 'pods' },
+        requestKind: { group: '', version: 'v1', kind: 'Pod' },
+        requestResource: { group: '', version: 'v1', resource: 'pods' },
+        namespace: 'shop',
+        operation: 'CREATE',
+        userInfo: {
+          username: 'system:serviceaccount:kube-system:replicaset-controller',
+          uid: controllerUid,
+          groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
+        },
+        object: pod,
+        oldObject: null,
+        dryRun: false,
+        options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions' },
+      },
     }),
   );
-  const identity = tls.currentIdentity!;
-  const server = createServer({ cert: identity.certificateChainPem, key: identity.privateKeyPem }, app);
-  server.listen(0, '127.0.0.1', () => process.send?.({ port: (server.address() as AddressInfo).port, ca: serving.caBundlePem }));
-  process.on('disconnect', () => process.exit(0));
 }
 
-function post(agent: Agent, port: number, ca: string, path: string, body: string): Promise<number> {
-  const started = process.hrtime.bigint();
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', ca, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve(Number(process.hrtime.bigint() - started) / 1e6) : reject(new Error(`HTTP ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-    req.end(body);
+/** One target with one pod: its connections, its runs so far. */
+interface Cell {
+  readonly target: AdmissionTarget;
+  readonly pod: Pod;
+  readonly body: Buffer;
+  readonly agent: ReturnType<typeof keepAliveAgent>;
+  readonly p50: number[];
+  readonly p99: number[];
+  readonly achieved: number[];
+  requests: number;
+  failures: number;
+  firstFailure?: string;
+  serverCpuMs: number;
+  apiServerCpuMs: number;
+  maxPerSecond: number;
+}
+
+async function startBaseline(): Promise<{ targets: AdmissionTarget[]; stop: () => void }> {
+  const child = fork(new URL('./baseline-server.js', import.meta.url).pathname, [], { stdio: 'inherit' });
+  const ready = await new Promise<BaselineServerReady>((resolve, reject) => {
+    child.once('message', (message) => resolve(message as BaselineServerReady));
+    child.once('exit', (code) => reject(new Error(`the baseline server exited (${code}) before listening`)));
   });
+  const on = (name: string, path: string, patches: boolean): AdmissionTarget => ({ name, port: ready.port, path, ca: ready.ca, servername: 'localhost', pid: child.pid ?? 0, patches });
+  return {
+    targets: [on('trivial allow-all handler', '/allow', false), on('tsdapr handler (same server)', '/mutate', true)],
+    stop: () => child.disconnect(),
+  };
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+function fmt(value: number, digits = 2): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : '-';
 }
 
-async function paced(port: number, ca: string, c: Case, rate: number, seconds: number): Promise<{ p50: number; p99: number; achieved: number }> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const total = rate * seconds;
-  const latencies: Promise<number>[] = [];
-  const start = performance.now();
-  for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-    latencies.push(post(agent, port, ca, c.path, c.body));
+function print(cells: readonly Cell[], rate: number): void {
+  const header = ['case', 'pod', 'p50 ms', 'p99 ms', 'p99 min-max', `at ${rate}/s`, 'max req/s', 'server cpu ms/req', 'apiserver cpu ms/req', 'failed'];
+  const rows = cells.map((c) => [
+    c.target.name,
+    c.pod.name,
+    fmt(median(c.p50)),
+    fmt(median(c.p99)),
+    `${fmt(Math.min(...c.p99), 1)}-${fmt(Math.max(...c.p99), 1)}`,
+    fmt(median(c.achieved), 0),
+    fmt(c.maxPerSecond, 0),
+    fmt(c.serverCpuMs / c.requests, 3),
+    fmt(c.apiServerCpuMs / c.requests, 3),
+    String(c.failures),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  console.log(line(header));
+  for (const row of rows) console.log(line(row));
+  for (const c of cells) if (c.firstFailure) console.log(`${c.target.name}, ${c.pod.name}: first failure: ${c.firstFailure}`);
+}
+
+function printRatios(cells: readonly Cell[], ours: string, other: string, what: string): void {
+  for (const pod of PODS) {
+    const a = cells.find((c) => c.target.name === ours && c.pod === pod);
+    const b = cells.find((c) => c.target.name === other && c.pod === pod);
+    if (!a || !b) continue;
+    console.log(
+      `${ours} / ${what}, ${pod.name}: p99 ${fmt(median(a.p99) / median(b.p99))}x, max req/s ${fmt(a.maxPerSecond / b.maxPerSecond)}x, cpu per request ${fmt(a.serverCpuMs / a.requests / (b.serverCpuMs / b.requests))}x`,
+    );
   }
-  const values = (await Promise.all(latencies)).sort((a, b) => a - b);
-  const elapsed = (performance.now() - start) / 1000;
-  agent.destroy();
-  return { p50: percentile(values, 50), p99: percentile(values, 99), achieved: total / elapsed };
-}
-
-async function closedLoop(port: number, ca: string, c: Case, concurrency: number, seconds: number): Promise<number> {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const deadline = performance.now() + seconds * 1000;
-  let done = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        await post(agent, port, ca, c.path, c.body);
-        done += 1;
-      }
-    }),
-  );
-  agent.destroy();
-  return done / seconds;
 }
 
 async function main(): Promise<void> {
-  const arg = (name: string, fallback: number): number => {
-    const index = process.argv.indexOf(`--${name}`);
-    return index >= 0 ? Number(process.argv[index + 1]) : fallback;
-  };
   const rate = arg('rate', 500);
-  const seconds = arg('seconds', 5);
+  const seconds = arg('seconds', 4);
+  const repeats = arg('repeats', 5);
+  const warmup = arg('warmup', 1);
   const concurrency = arg('concurrency', 32);
-  const child = fork(new URL(import.meta.url).pathname, ['--serve'], { stdio: 'inherit' });
-  const { port, ca } = await new Promise<{ port: number; ca: string }>((resolve) => child.once('message', (m) => resolve(m as { port: number; ca: string })));
-  const cases: Case[] = [
-    { name: 'trivial allow-all handler, typical pod', path: '/allow', body: review(typicalPod(5)) },
-    { name: 'injector, typical pod', path: '/mutate', body: review(typicalPod(5)) },
-    { name: 'trivial allow-all handler, 1,000 env vars', path: '/allow', body: review(typicalPod(1000)) },
-    { name: 'injector, 1,000 env vars', path: '/mutate', body: review(typicalPod(1000)) },
-  ];
-  process.stdout.write(`admission benchmark: HTTPS on loopback, ${rate} req/s paced for ${seconds}s, closed loop at concurrency ${concurrency} for ${seconds}s\n`);
-  process.stdout.write(`${'case'.padEnd(44)} ${'body'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'paced/s'.padStart(8)} ${'max req/s'.padStart(10)}\n`);
+  const withCluster = !process.argv.includes('--no-cluster');
+
+  const dir = await mkdtemp(join(tmpdir(), 'tsdapr-bench-injector-'));
+  const stops: (() => Promise<void> | void)[] = [];
+  let keepLogs = false;
   try {
-    for (const c of cases) {
-      await closedLoop(port, ca, c, 4, 1); // warm-up
-      const latency = await paced(port, ca, c, rate, seconds);
-      const throughput = await closedLoop(port, ca, c, concurrency, seconds);
-      process.stdout.write(
-        `${c.name.padEnd(44)} ${`${(c.body.length / 1024).toFixed(0)}KiB`.padStart(8)} ${latency.p50.toFixed(2).padStart(8)} ${latency.p99.toFixed(2).padStart(8)} ${latency.achieved.toFixed(0).padStart(8)} ${throughput.toFixed(0).padStart(10)}\n`,
-      );
+    const baseline = await startBaseline();
+    stops.push(baseline.stop);
+    const targets = [...baseline.targets];
+    let apiServerPid: number | undefined;
+    // Without a cluster the controller's UID is unknown; the baseline server authorizes everyone.
+    let controllerUid = 'b5e8a6f0-0000-4000-8000-000000000000';
+    if (withCluster) {
+      const cluster: Cluster = await startCluster({ logDir: join(dir, 'cluster-logs') });
+      stops.push(() => cluster.stop());
+      apiServerPid = cluster.pids['kube-apiserver'];
+      const injectors = await startInjectorProcesses(cluster, dir);
+      stops.push(() => injectors.stop());
+      controllerUid = injectors.replicaSetControllerUid;
+      targets.push(injectors.ours, injectors.upstream);
     }
+    const cells: Cell[] = PODS.flatMap((pod) => {
+      const body = review(pod.envCount, controllerUid);
+      return targets.map((target) => ({ target, pod, body, agent: keepAliveAgent(64), p50: [], p99: [], achieved: [], requests: 0, failures: 0, serverCpuMs: 0, apiServerCpuMs: 0, maxPerSecond: 0 }));
+    });
+
+    console.log(
+      `admission benchmark: HTTPS on loopback; ${rate} req/s for ${seconds}s x ${repeats} runs (each after ${warmup}s of warm-up), median of runs; closed loop at concurrency ${concurrency} for ${seconds}s`,
+    );
+    console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    for (const cell of cells) {
+      // Longer first warm-up: JIT, connection pool; then check one answer in full.
+      await paced(cell.agent, cell.target, cell.body, rate, 2 * warmup);
+      verifyAnswer(cell.target, (await post(cell.agent, cell.target, cell.body)).answer, REQUEST_UID);
+    }
+    for (let run = 0; run < repeats; run++) {
+      for (const cell of cells) {
+        await paced(cell.agent, cell.target, cell.body, rate, warmup);
+        const cpu0 = cpuMsOf(cell.target.pid);
+        const api0 = apiServerPid ? cpuMsOf(apiServerPid) : 0;
+        const result = await paced(cell.agent, cell.target, cell.body, rate, seconds);
+        cell.serverCpuMs += cpuMsOf(cell.target.pid) - cpu0;
+        cell.apiServerCpuMs += apiServerPid ? cpuMsOf(apiServerPid) - api0 : Number.NaN;
+        cell.requests += result.latenciesMs.length;
+        cell.failures += result.failures;
+        if (result.firstFailure) cell.firstFailure ??= result.firstFailure;
+        cell.p50.push(percentile(result.latenciesMs, 50));
+        cell.p99.push(percentile(result.latenciesMs, 99));
+        cell.achieved.push(result.achievedPerSecond);
+      }
+    }
+    for (const cell of cells) {
+      const loop = await closedLoop(cell.agent, cell.target, cell.body, concurrency, seconds);
+      cell.maxPerSecond = loop.perSecond;
+      cell.failures += loop.failures;
+      cell.agent.destroy();
+    }
+    console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    print(cells, rate);
+    printRatios(cells, 'tsdapr handler (same server)', 'trivial allow-all handler', 'trivial handler');
+    printRatios(cells, 'tsdapr injector (service process)', 'upstream injector 1.17.5', 'upstream');
+    console.log('cpu ms/req: CPU time of the server process (and of kube-apiserver) during the paced runs, per answered request; upstream GETs the daprsystem Configuration from the API server on every admission, ours watches it.');
+    if (cells.some((c) => c.failures > 0)) process.exitCode = 1;
+  } catch (err) {
+    keepLogs = true;
+    throw err;
   } finally {
-    child.disconnect();
+    for (const stop of stops.reverse()) await stop();
+    if (keepLogs) console.error(`logs kept in ${dir}`);
+    else await rm(dir, { recursive: true, force: true });
   }
 }
 
-if (process.argv.includes('--serve')) await serve();
-else await main();
+await main();
