@@ -1,17 +1,23 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AdmissionregistrationV1Api, ApiextensionsV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, PolicyV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { createTestNamespace, pollUntil, requireTestCluster, testKubeConfig, type TestNamespace } from '@tsdapr/e2e-harness';
+import { createTestNamespace, pollUntil, repoRoot, requireTestCluster, testKubeConfig, type TestNamespace } from '@tsdapr/e2e-harness';
+import { startChartControlPlane, type ChartControlPlane } from './chart-control-plane.js';
 import { chartDir, helmOk, valuesFile } from './helm.js';
 
 /**
  * Installs the chart into the real test API server (no kubelet: pods stay
- * Pending), upgrades it with other values and a changed CRD schema, and
- * uninstalls it. The webhook is limited to the test namespace so that pods of
- * other tests sharing the cluster never reach it.
+ * Pending), runs the pods it created as local processes with the chart's own
+ * flags and mounted files (chart-control-plane.ts) until they are ready and
+ * inject a Deployment, reads `tsdapr status` from that cluster, then upgrades
+ * the chart with other values and a changed CRD schema, and uninstalls it.
+ * The webhook is limited to the test namespaces so that pods of other tests
+ * sharing the cluster never reach it. One file, in order: the chart's
+ * cluster-wide objects (ClusterRoles, the webhook) allow one release at a time.
  */
 const RELEASE = 'tsdapr';
 const CRD_NAMES = ['components.dapr.io', 'configurations.dapr.io', 'httpendpoints.dapr.io', 'resiliencies.dapr.io', 'subscriptions.dapr.io'];
@@ -21,15 +27,22 @@ describe('helm install, upgrade and uninstall against the real API server', () =
   let kubeconfigPath: string;
   let kc: KubeConfig;
   let ns: TestNamespace;
+  /** Where the annotated app runs; selected by the webhook. */
+  let apps: TestNamespace;
+  /** Not selected by the webhook: its annotated pod is a missed injection. */
+  let missed: TestNamespace;
   let chartCopy: string;
+  let controlPlane: ChartControlPlane | undefined;
   const values = (): Record<string, unknown> => ({
-    dapr_sidecar_injector: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns.name } } },
+    dapr_sidecar_injector: { namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [ns.name, apps.name] }] } },
   });
 
   before(async () => {
     kubeconfigPath = requireTestCluster();
     kc = testKubeConfig();
     ns = await createTestNamespace('chart');
+    apps = await createTestNamespace('chart-apps');
+    missed = await createTestNamespace('chart-missed');
     await adoptExistingCrds(kc, ns.name);
     // A copy of the chart with one CRD's schema changed, for the upgrade.
     chartCopy = mkdtempSync(join(tmpdir(), 'tsdapr-chart-'));
@@ -42,11 +55,16 @@ describe('helm install, upgrade and uninstall against the real API server', () =
   });
 
   after(async () => {
+    await controlPlane?.stop();
+    // Created by the operator, not by Helm (see the uninstall test).
+    await kc?.makeApiClient(AdmissionregistrationV1Api).deleteValidatingWebhookConfiguration({ name: 'dapr-operator' }).catch(() => undefined);
     if (chartCopy) rmSync(chartCopy, { recursive: true, force: true });
     if (ns) {
       await helmOk(['uninstall', RELEASE, '--namespace', ns.name, '--kubeconfig', kubeconfigPath, '--ignore-not-found']).catch(() => undefined);
       await ns.cleanup();
     }
+    await apps?.cleanup();
+    await missed?.cleanup();
   });
 
   test('install: every object is accepted', async () => {
@@ -90,6 +108,111 @@ describe('helm install, upgrade and uninstall against the real API server', () =
     const placementPod = pods.find((p) => p.metadata?.annotations?.['dapr.io/control-plane'] === 'placement');
     const token = placementPod?.spec?.volumes?.find((v) => v.name === 'dapr-identity-token')?.projected?.sources?.[0]?.serviceAccountToken;
     assert.equal(token?.audience, `spiffe://cluster.local/ns/${ns.name}/dapr-sentry`);
+  });
+
+  test('the pods the chart created run as local processes with its flags and mounted files, and become ready', async () => {
+    const logDir = join(repoRoot(), '.tsdapr', 'chart-control-plane-logs');
+    rmSync(logDir, { recursive: true, force: true });
+    mkdirSync(logDir, { recursive: true });
+    controlPlane = await startChartControlPlane({ kubeConfig: kc, namespace: ns.name, logDir });
+    const started = controlPlane;
+    assert.deepEqual(started.pods.map((p) => p.pod.metadata?.annotations?.['dapr.io/control-plane']).sort(), ['injector', 'operator', 'placement', 'sentry']);
+    // Only addresses and ports differ from the installed container: placement's id is its pod name, sentry is dialled locally.
+    const placement = started.pod('placement');
+    assert.ok(placement.argv.includes(`--id=${placement.pod.metadata?.name}`), placement.argv.join(' '));
+    assert.ok(placement.argv.includes('--sentry-token-file=/var/run/secrets/dapr.io/sentrytoken/token'), placement.argv.join(' '));
+    const sentryPort = started.pod('sentry').ports.get(50001);
+    assert.ok(placement.argv.includes(`--sentry-address=127.0.0.1:${sentryPort}`), placement.argv.join(' '));
+    // The kubelet's part: the workloads count their pods ready.
+    const appsApi = kc.makeApiClient(AppsV1Api);
+    await pollUntil('every control-plane workload 1/1 ready', async () => {
+      const deployments = await Promise.all(['dapr-sentry', 'dapr-operator', 'dapr-sidecar-injector'].map((name) => appsApi.readNamespacedDeployment({ name, namespace: ns.name })));
+      const placementSet = await appsApi.readNamespacedStatefulSet({ name: 'dapr-placement-server', namespace: ns.name });
+      return [...deployments, placementSet].every((w) => w.status?.readyReplicas === 1) ? true : undefined;
+    }, { timeoutMs: 30_000 });
+  });
+
+  test('an annotated Deployment applied afterwards gets pods with the daprd container', async () => {
+    const started = controlPlane;
+    assert.ok(started, 'the control plane runs');
+    const appsApi = kc.makeApiClient(AppsV1Api);
+    const core = kc.makeApiClient(CoreV1Api);
+    await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+      group: 'dapr.io',
+      version: 'v1alpha1',
+      namespace: apps.name,
+      plural: 'components',
+      body: { apiVersion: 'dapr.io/v1alpha1', kind: 'Component', metadata: { name: 'orders-store' }, spec: { type: 'state.in-memory', version: 'v1', metadata: [] } },
+    });
+    const deployment = (name: string, namespace: string): Parameters<AppsV1Api['createNamespacedDeployment']>[0] => ({
+      namespace,
+      body: {
+        metadata: { name },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: name } },
+          template: {
+            metadata: { labels: { app: name }, annotations: { 'dapr.io/enabled': 'true', 'dapr.io/app-id': name, 'dapr.io/app-port': '8080' } },
+            spec: { containers: [{ name: 'app', image: 'example.invalid/orders:1' }] },
+          },
+        },
+      },
+    });
+    await appsApi.createNamespacedDeployment(deployment('orders', apps.name));
+    await appsApi.createNamespacedDeployment(deployment('forgotten', missed.name));
+    const pod = await pollUntil('a pod of Deployment orders', async () => (await core.listNamespacedPod({ namespace: apps.name, labelSelector: 'app=orders' })).items[0], { timeoutMs: 30_000 }).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}\n${started.logs()}`, { cause: err });
+    });
+    const names = pod.spec?.containers.map((c) => c.name) ?? [];
+    assert.deepEqual(names, ['app', 'daprd'], `containers of ${pod.metadata?.name}; injector log:\n${started.pod('injector').logs().slice(-3000)}`);
+    const daprd = pod.spec?.containers.find((c) => c.name === 'daprd');
+    // The sidecar gets the in-cluster addresses, not the local ones the injector process was given.
+    const args = daprd?.args ?? [];
+    const arg = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+    assert.equal(arg('--sentry-address'), `dapr-sentry.${ns.name}.svc.cluster.local:443`);
+    assert.equal(arg('--control-plane-address'), `dapr-api.${ns.name}.svc.cluster.local:443`);
+    assert.equal(daprd?.image, 'ghcr.io/dapr/daprd:1.17.5');
+    // The injector ran with a service-account token mounted where a pod has it, so (as upstream) sidecars get theirs.
+    assert.ok(pod.spec?.volumes?.some((v) => v.name === 'dapr-identity-token'), 'the sidecar token volume');
+    const forgotten = await pollUntil('a pod of Deployment forgotten', async () => (await core.listNamespacedPod({ namespace: missed.name, labelSelector: 'app=forgotten' })).items[0], { timeoutMs: 30_000 });
+    assert.deepEqual(forgotten.spec?.containers.map((c) => c.name), ['app'], 'outside the webhook namespaceSelector: no sidecar');
+  });
+
+  test('tsdapr status reads the install: replicas, trust anchors, placement leader, components, missed injections', async () => {
+    const started = controlPlane;
+    assert.ok(started, 'the control plane runs');
+    const status = JSON.parse(await tsdaprStatus(ns.name, ['-o', 'json'])) as StatusJson;
+    for (const workload of status.workloads) {
+      assert.ok(workload.found, workload.name);
+      assert.equal(workload.replicas, 1, workload.name);
+      assert.equal(workload.ready, 1, workload.name);
+      assert.equal(workload.version, 'edge', workload.name);
+    }
+    assert.deepEqual(status.workloads.map((w) => w.service).sort(), ['injector', 'operator', 'placement', 'sentry']);
+    assert.equal(status.trust.anchors.length, 1, JSON.stringify(status.trust));
+    const anchor = status.trust.anchors[0];
+    assert.ok(anchor && anchor.daysLeft > 300 && !anchor.warning && !anchor.expired, JSON.stringify(anchor));
+    assert.ok(status.trust.issuer && !status.trust.issuer.warning, JSON.stringify(status.trust));
+    assert.equal(status.placement.leader, started.pod('placement').pod.metadata?.name);
+    const appComponents = status.components?.find((c) => c.namespace === apps.name);
+    assert.deepEqual(appComponents?.components, [{ name: 'orders-store', type: 'state.in-memory' }]);
+    const missedHere = status.podsWithoutSidecar?.filter((p) => p.namespace === missed.name || p.namespace === apps.name).map((p) => `${p.namespace}/${p.name.split('-')[0]}`);
+    assert.deepEqual(missedHere, [`${missed.name}/forgotten`]);
+    // The table, for the issue's closing note.
+    const table = await tsdaprStatus(ns.name, []);
+    const out = join(repoRoot(), '.tsdapr', 'chart-status.txt');
+    writeFileSync(out, table);
+    assert.match(table, /sentry/);
+  });
+
+  test('the local processes stop; the webhook and the injector Service are back as installed', async () => {
+    await controlPlane?.stop();
+    controlPlane = undefined;
+    const webhook = await kc.makeApiClient(AdmissionregistrationV1Api).readMutatingWebhookConfiguration({ name: 'dapr-sidecar-injector' });
+    assert.equal(webhook.webhooks?.[0]?.clientConfig.service?.port, 443);
+    const service = await kc.makeApiClient(CoreV1Api).readNamespacedService({ name: 'dapr-sidecar-injector', namespace: ns.name });
+    assert.equal(service.spec?.type, 'ClusterIP');
+    assert.deepEqual(service.spec?.selector, { app: 'dapr-sidecar-injector' });
   });
 
   test('upgrade: a CRD schema and values change, Components survive', async () => {
@@ -140,6 +263,25 @@ describe('helm install, upgrade and uninstall against the real API server', () =
     assert.equal(component.metadata.name, 'statestore');
   });
 });
+
+interface StatusJson {
+  workloads: { service: string; name: string; found: boolean; replicas: number; ready: number; version: string }[];
+  trust: { anchors: { daysLeft: number; warning: boolean; expired: boolean }[]; issuer?: { warning: boolean } };
+  placement: { leader?: string };
+  components?: { namespace: string; components: { name: string; type: string }[] }[];
+  podsWithoutSidecar?: { namespace: string; name: string }[];
+}
+
+/** `tsdapr status` as a user runs it: the built bin, the admin kubeconfig, the release namespace. */
+function tsdaprStatus(namespace: string, args: readonly string[]): Promise<string> {
+  const main = join(repoRoot(), 'packages', 'status', 'dist', 'main.js');
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [main, 'status', '--kubeconfig', requireTestCluster(), '-n', namespace, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`tsdapr status ${args.join(' ')} failed: ${stderr}`, { cause: err }));
+      else resolve(stdout);
+    });
+  });
+}
 
 /**
  * CRDs created outside Helm (by another test, or by upstream Dapr's chart,

@@ -146,7 +146,16 @@ describe('chart with default values', async () => {
     assert.deepEqual(mwc, { apiGroups: ['admissionregistration.k8s.io'], resources: ['mutatingwebhookconfigurations'], resourceNames: ['dapr-sidecar-injector'], verbs: ['get', 'patch'] });
     assert.deepEqual(rulesFor(injector, '', 'events')[0]?.verbs, ['create']);
     const operator = m.get<RoleObject>('ClusterRole', 'dapr-operator-admin');
-    assert.deepEqual(rulesFor(operator, 'apiextensions.k8s.io', 'customresourcedefinitions')[0]?.verbs, ['get', 'patch']);
+    // Writes limited by name: the one CRD with a conversion webhook, its own ValidatingWebhookConfiguration.
+    assert.deepEqual(rulesFor(operator, 'apiextensions.k8s.io', 'customresourcedefinitions'), [
+      { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get'] },
+      { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], resourceNames: ['subscriptions.dapr.io'], verbs: ['update', 'patch'] },
+    ]);
+    assert.deepEqual(rulesFor(operator, 'admissionregistration.k8s.io', 'validatingwebhookconfigurations'), [
+      { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], verbs: ['create'] },
+      { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], resourceNames: ['dapr-operator'], verbs: ['get', 'update', 'patch'] },
+    ]);
+    assert.deepEqual(rulesFor(operator, 'dapr.io', 'components/status')[0]?.verbs, ['update', 'patch']);
     assert.deepEqual(rulesFor(operator, '', 'secrets')[0]?.verbs, ['get']);
     assert.ok(rulesFor(operator, '', 'services')[0]?.verbs.includes('delete'));
     assert.deepEqual(rulesFor(operator, 'dapr.io', 'components')[0]?.verbs, ['get', 'list', 'watch']);

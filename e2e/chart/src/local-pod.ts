@@ -1,0 +1,232 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Container, type V1Pod } from '@kubernetes/client-node';
+import { freePorts, pollUntil, probe, repoRoot, startProcess, type ManagedProcess } from '@tsdapr/e2e-harness';
+import { containerArgv, containerEnv, mountPlan, type MountPlan, type PortMap, type VolumeSource } from './pod-process.js';
+
+/**
+ * A control-plane pod of the installed chart run as a local process, doing
+ * what the kubelet and the container runtime do for it:
+ *
+ * - its volumes are written to a local directory from the installed objects
+ *   (Secret and ConfigMap contents, downward-API fields, and projected
+ *   service-account tokens from a TokenRequest bound to this very pod, with
+ *   the audience and lifetime the pod asks for);
+ * - the process runs in a private mount namespace (`unshare --mount`) where
+ *   each directory is bind-mounted at the pod's mountPath. Paths are not
+ *   rewritten, because the services also read fixed in-pod paths no flag
+ *   names (the in-cluster service-account token the Kubernetes client loads,
+ *   the injector's Sentry token at /var/run/secrets/dapr.io/sentrytoken);
+ * - its environment is only what the pod would see (`env -i`): no kubeconfig
+ *   of the test leaks in, so each service talks to the API server as its own
+ *   ServiceAccount, through the chart's RBAC;
+ * - once its readiness probe answers 200 the pod's status is set Ready, as
+ *   the kubelet would, so that the workload's readyReplicas count it.
+ */
+
+/** The image's ENV (Dockerfile). */
+const IMAGE_ENV = { NODE_ENV: 'production', PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+
+export interface RunningPod {
+  readonly name: string;
+  readonly pod: V1Pod;
+  readonly container: V1Container;
+  readonly ports: PortMap;
+  readonly argv: readonly string[];
+  readonly process: ManagedProcess;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/** A free local port for every container port. */
+export async function localPorts(container: V1Container): Promise<PortMap> {
+  const declared = (container.ports ?? []).map((p) => p.containerPort);
+  const free = await freePorts(declared.length);
+  return new Map(declared.map((port, i) => [port, free[i] ?? 0]));
+}
+
+export interface StartLocalPodOptions {
+  readonly kubeConfig: KubeConfig;
+  readonly pod: V1Pod;
+  readonly ports: PortMap;
+  readonly addresses: ReadonlyMap<string, string>;
+  readonly apiServer: { readonly host: string; readonly port: number };
+  readonly logFile?: string;
+  readonly readyTimeoutMs?: number;
+}
+
+export async function startLocalPod(options: StartLocalPodOptions): Promise<RunningPod> {
+  const { pod, ports } = options;
+  const name = pod.metadata?.name ?? '';
+  const container = pod.spec?.containers[0];
+  if (!container) throw new Error(`pod ${name} has no container`);
+  const dir = await mkdtemp(join(tmpdir(), `tsdapr-pod-${name}-`));
+  let child: ManagedProcess | undefined;
+  let output = '';
+  const stop = async (): Promise<void> => {
+    await child?.stop(5000);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const mounts = await materializeVolumes(options.kubeConfig, pod, mountPlan(pod, container), dir);
+    const env = containerEnv({ pod, container, addresses: options.addresses, apiServer: options.apiServer, imageEnv: IMAGE_ENV });
+    const argv = containerArgv({ container, env, addresses: options.addresses, ports });
+    // The image runs `node` from its WORKDIR, which holds the workspace layout: here the repository.
+    const [command, ...args] = argv;
+    if (command !== 'node') throw new Error(`pod ${name}: the chart runs "${command}", not node`);
+    const envArgs = [...env.entries()].map(([key, value]) => `${key}=${value}`);
+    child = startProcess({
+      name,
+      command: 'unshare',
+      args: ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', mountScript(mounts), 'pod', 'env', '-i', ...envArgs, process.execPath, ...args],
+      cwd: repoRoot(),
+      ...(options.logFile ? { logFile: options.logFile } : {}),
+      onOutput: (chunk) => {
+        output += chunk.toString('utf8');
+        if (output.length > 2_000_000) output = output.slice(-1_000_000);
+      },
+    });
+    const running = child;
+    const probePort = readinessPort(container, ports);
+    await pollUntil(
+      `${name} /readyz`,
+      async () => {
+        if (running.hasExited()) throw new Error(`${name} exited`);
+        const response = await probe(`http://127.0.0.1:${probePort}${container.readinessProbe?.httpGet?.path ?? '/readyz'}`).catch(() => undefined);
+        return response?.status === 200 ? true : undefined;
+      },
+      { timeoutMs: options.readyTimeoutMs ?? 60_000 },
+    ).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}\n--- ${name} (${argv.join(' ')}) output ---\n${output.slice(-4000)}`, { cause: err });
+    });
+    await markReady(options.kubeConfig, pod, container);
+    return { name, pod, container, ports, argv, process: running, logs: () => output, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function readinessPort(container: V1Container, ports: PortMap): number {
+  const port = container.readinessProbe?.httpGet?.port;
+  const number = typeof port === 'number' ? port : container.ports?.find((p) => p.name === port)?.containerPort;
+  const local = number === undefined ? undefined : ports.get(number);
+  if (local === undefined) throw new Error(`container ${container.name}: its readiness probe port ${String(port)} is not one of its ports`);
+  return local;
+}
+
+interface LocalMount {
+  readonly source: string;
+  readonly mountPath: string;
+  readonly readOnly: boolean;
+}
+
+/** Writes each mounted volume's files under `dir`, in the pod's mount order. */
+async function materializeVolumes(kc: KubeConfig, pod: V1Pod, plan: readonly MountPlan[], dir: string): Promise<LocalMount[]> {
+  const mounts: LocalMount[] = [];
+  for (const mount of plan) {
+    const source = join(dir, mount.volume);
+    await mkdir(source, { recursive: true });
+    for (const volumeSource of mount.sources) await writeVolumeSource(kc, pod, volumeSource, source);
+    mounts.push({ source, mountPath: mount.mountPath, readOnly: mount.readOnly });
+  }
+  return mounts;
+}
+
+async function writeVolumeSource(kc: KubeConfig, pod: V1Pod, source: VolumeSource, dir: string): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const namespace = pod.metadata?.namespace ?? '';
+  const write = async (path: string, content: string | Buffer): Promise<void> => {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), content, { mode: 0o644 });
+  };
+  const writeKeys = async (data: Record<string, Buffer>, items: readonly { key: string; path: string }[] | undefined): Promise<void> => {
+    for (const { key, path } of items ?? Object.keys(data).map((k) => ({ key: k, path: k }))) {
+      const value = data[key];
+      if (value === undefined) throw new Error(`pod ${pod.metadata?.name}: key ${key} is missing from its volume source`);
+      await write(path, value);
+    }
+  };
+  switch (source.kind) {
+    case 'emptyDir':
+      return;
+    case 'downwardAPI':
+      return write(source.path, source.value);
+    case 'configMap': {
+      const cm = await core.readNamespacedConfigMap({ name: source.name, namespace });
+      const data: Record<string, Buffer> = {};
+      for (const [key, value] of Object.entries(cm.data ?? {})) data[key] = Buffer.from(value, 'utf8');
+      for (const [key, value] of Object.entries(cm.binaryData ?? {})) data[key] = Buffer.from(value, 'base64');
+      return writeKeys(data, source.items);
+    }
+    case 'secret': {
+      const secret = await core.readNamespacedSecret({ name: source.name, namespace });
+      const data: Record<string, Buffer> = {};
+      for (const [key, value] of Object.entries(secret.data ?? {})) data[key] = Buffer.from(value, 'base64');
+      return writeKeys(data, source.items);
+    }
+    case 'serviceAccountToken': {
+      // What the kubelet asks for: a token of the pod's ServiceAccount bound to this pod.
+      const request = await core.createNamespacedServiceAccountToken({
+        namespace,
+        name: pod.spec?.serviceAccountName ?? 'default',
+        body: {
+          spec: {
+            audiences: source.audience === undefined ? [] : [source.audience],
+            expirationSeconds: source.expirationSeconds,
+            boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' },
+          },
+        },
+      });
+      return write(source.path, request.status?.token ?? '');
+    }
+  }
+}
+
+/**
+ * The shell run inside the new mount namespace: a tmpfs over /run (the
+ * host's /var/run stays untouched outside), each volume bind-mounted at its
+ * mountPath (read-only where the pod says so), /tmp last because the volume
+ * directories live there; then `exec "$@"`.
+ */
+export function mountScript(mounts: readonly LocalMount[]): string {
+  const lines = ['set -e'];
+  const underRun = (path: string): boolean => /^\/(var\/)?run\//.test(path);
+  for (const mount of mounts) {
+    if (!underRun(mount.mountPath) && mount.mountPath !== '/tmp') throw new Error(`mountPath ${mount.mountPath}: only paths under /var/run and /tmp are mounted locally`);
+  }
+  if (mounts.some((m) => underRun(m.mountPath))) lines.push('mount -t tmpfs tmpfs /run');
+  const ordered = [...mounts.filter((m) => m.mountPath !== '/tmp'), ...mounts.filter((m) => m.mountPath === '/tmp')];
+  for (const mount of ordered) {
+    lines.push(`mkdir -p ${quote(mount.mountPath)}`, `mount --bind ${quote(mount.source)} ${quote(mount.mountPath)}`);
+    if (mount.readOnly) lines.push(`mount -o remount,bind,ro ${quote(mount.mountPath)}`);
+  }
+  lines.push('exec "$@"');
+  return lines.join('\n');
+}
+
+function quote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The kubelet's part after a passing readiness probe: Running and Ready. */
+async function markReady(kc: KubeConfig, pod: V1Pod, container: V1Container): Promise<void> {
+  const now = new Date().toISOString();
+  const condition = (type: string): Record<string, string> => ({ type, status: 'True', lastTransitionTime: now });
+  await kc.makeApiClient(CoreV1Api).patchNamespacedPodStatus(
+    {
+      name: pod.metadata?.name ?? '',
+      namespace: pod.metadata?.namespace ?? '',
+      body: {
+        status: {
+          phase: 'Running',
+          startTime: now,
+          conditions: [condition('PodScheduled'), condition('Initialized'), condition('ContainersReady'), condition('Ready')],
+          containerStatuses: [{ name: container.name, image: container.image ?? '', imageID: '', ready: true, started: true, restartCount: 0, state: { running: { startedAt: now } } }],
+        },
+      },
+    },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
