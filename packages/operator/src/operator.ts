@@ -5,6 +5,7 @@ import { Readiness, untilAborted, adminServer, createMetricsRegistry, healthRout
 import { createOperatorApi } from './api/operator-api.js';
 import { createAppServiceController } from './controllers/app-service/app-service-controller.js';
 import { fileIdentityProvider, sentryIdentityProvider, type IdentityProvider } from './identity/file-identity.js';
+import { leaderOnly } from './leader-election.js';
 import { createOperatorMetrics } from './metrics.js';
 import { webhookServer } from './webhooks/webhook-server.js';
 import type { OperatorOptions } from './options.js';
@@ -93,7 +94,7 @@ export function createOperator(options: OperatorOptions, deps: OperatorDeps): Op
       };
 
       logger.info({ spiffeId, watchNamespace: options.watchNamespace ?? '(all)' }, 'starting operator');
-      await runAll(signal, [...admin, identity.runner, ...resources.caches.map((cache) => cache.runner), api, webhooks, ...controllers]);
+      await runAll(signal, [...admin, identity.runner, ...resources.caches.map((cache) => cache.runner), api, webhooks, ...leaderOnly(controllers, { election: options.leaderElection, namespace: options.namespace, kubeConfig, registry, logger })]);
     },
   };
 }

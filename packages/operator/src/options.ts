@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { InvalidInputError, parseFlags, type FlagSpec, type FlagValues } from '@tsdapr/runtime';
 import type { LevelWithSilent } from 'pino';
 
@@ -22,6 +24,10 @@ export const OPERATOR_FLAGS = {
   'disable-service-reconciler': { type: 'bool', default: false, help: 'do not create <app-id>-dapr Services' },
   'service-reconciler-workers': { type: 'int', default: 4, help: 'concurrent Service reconciles' },
   'enable-webhooks': { type: 'bool', default: true, env: 'ENABLE_WEBHOOKS', help: 'serve the conversion and validating webhooks' },
+  'disable-leader-election': { type: 'bool', default: false, help: 'run the writers (Service reconciler, Component status, webhook registration) without holding the Lease operator.dapr.io; only safe with one replica' },
+  'leader-election-lease-duration': { type: 'duration', default: '15s', help: 'how long a leader that stopped renewing keeps the Lease operator.dapr.io' },
+  'leader-election-renew-deadline': { type: 'duration', default: '10s', help: 'the leader stops writing when it could not renew the Lease for this long' },
+  'leader-election-retry-period': { type: 'duration', default: '2s', help: 'how often the leader renews the Lease and the others try to take it' },
   namespace: { type: 'string', default: 'default', env: 'NAMESPACE', help: "the operator's own namespace (the control-plane namespace)" },
   kubeconfig: { type: 'string', default: '', env: 'KUBECONFIG', help: 'kubeconfig path (empty: in-cluster)' },
   'log-level': { type: 'string', default: 'info', help: 'debug, info, warn, error or fatal' },
@@ -46,6 +52,8 @@ export interface OperatorOptions {
     | { readonly source: 'sentry'; readonly sentryAddress: string; readonly tokenFile: string; readonly trustAnchorsFile: string };
   readonly watchNamespace: string | undefined;
   readonly serviceReconciler: { readonly enabled: boolean; readonly workers: number };
+  /** Only the holder of the Lease `operator.dapr.io` in `namespace` runs what writes to the API server. */
+  readonly leaderElection: LeaderElectionOptions;
   readonly kubeconfigPath: string | undefined;
   readonly logLevel: LevelWithSilent;
 }
@@ -76,7 +84,33 @@ export function parseOperatorOptions(argv: readonly string[], env: Readonly<Reco
       : { source: 'sentry', sentryAddress: flags['sentry-address'] || `dapr-sentry.${flags.namespace}.svc:443`, tokenFile: flags['sentry-token-file'], trustAnchorsFile: flags['trust-anchors-file'] },
     watchNamespace: flags['watch-namespace'] || undefined,
     serviceReconciler: { enabled: !flags['disable-service-reconciler'], workers: flags['service-reconciler-workers'] },
+    leaderElection: leaderElectionOptions(flags),
     kubeconfigPath: flags.kubeconfig || undefined,
     logLevel,
   };
+}
+
+/** Upstream's Lease name (controller-runtime's LeaderElectionID). */
+export const OPERATOR_LEASE_NAME = 'operator.dapr.io';
+
+export interface LeaderElectionOptions {
+  readonly enabled: boolean;
+  readonly leaseName: string;
+  /** `holderIdentity`: the host name and a random suffix, as controller-runtime does. */
+  readonly identity: string;
+  readonly leaseDurationMs: number;
+  readonly renewDeadlineMs: number;
+  readonly retryPeriodMs: number;
+}
+
+function leaderElectionOptions(flags: FlagValues<typeof OPERATOR_FLAGS>): LeaderElectionOptions {
+  const timings = {
+    leaseDurationMs: flags['leader-election-lease-duration'],
+    renewDeadlineMs: flags['leader-election-renew-deadline'],
+    retryPeriodMs: flags['leader-election-retry-period'],
+  };
+  if (timings.retryPeriodMs <= 0 || timings.renewDeadlineMs <= timings.retryPeriodMs || timings.leaseDurationMs <= timings.renewDeadlineMs) {
+    throw new InvalidInputError('invalid_flag', 'leader election needs 0 < --leader-election-retry-period < --leader-election-renew-deadline < --leader-election-lease-duration');
+  }
+  return { enabled: !flags['disable-leader-election'], leaseName: OPERATOR_LEASE_NAME, identity: `${hostname()}_${randomUUID()}`, ...timings };
 }
