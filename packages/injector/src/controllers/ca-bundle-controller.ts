@@ -1,5 +1,6 @@
 import { AdmissionregistrationV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { KubeApiError, backoffDelay, isNotFound, requestOptions } from '@tsdapr/kube';
+import { KubeApiError, isNotFound, requestOptions, syncLoop } from '@tsdapr/kube';
+import type { SyncState } from '@tsdapr/kube';
 import type { Logger, Runner } from '@tsdapr/runtime';
 import type { InjectorMetrics } from '../metrics.js';
 
@@ -27,13 +28,14 @@ export interface CaBundleControllerOptions {
  * MutatingWebhookConfiguration equal to the CA bundle, as upstream does at
  * startup and whenever the trust anchors change. Level-triggered: it reads
  * the object and writes only when the bundle differs; failures (including a
- * configuration that does not exist yet) are retried with backoff.
+ * configuration that does not exist yet) are retried with backoff by the
+ * shared sync loop.
  */
 export function caBundleController(options: CaBundleControllerOptions): Runner {
   const api = options.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
   const logger = options.logger.child({ controller: 'ca-bundle', webhookConfiguration: options.name });
 
-  const reconcile = async (signal: AbortSignal): Promise<'synced' | 'waiting'> => {
+  const reconcile = async (signal: AbortSignal): Promise<SyncState> => {
     const pem = options.caBundle();
     if (pem === undefined) return 'waiting';
     const desired = Buffer.from(pem).toString('base64');
@@ -50,56 +52,16 @@ export function caBundleController(options: CaBundleControllerOptions): Runner {
     return 'synced';
   };
 
-  return async (signal) => {
-    let wake: (() => void) | undefined;
-    let dirty = true;
-    const unsubscribe = options.onCaBundleChange(() => {
-      dirty = true;
-      options.setReady(false);
-      wake?.();
-    });
-    let attempt = 0;
-    try {
-      while (!signal.aborted) {
-        let delayMs = options.resyncMs ?? 300_000;
-        if (dirty) {
-          dirty = false;
-          try {
-            const state = await reconcile(signal);
-            attempt = 0;
-            options.setReady(state === 'synced');
-            if (state === 'waiting') {
-              dirty = true;
-              delayMs = 500;
-            }
-          } catch (err) {
-            if (signal.aborted) break;
-            attempt += 1;
-            dirty = true;
-            delayMs = backoffDelay(attempt, { initialMs: 500, maxMs: 30_000 });
-            options.metrics.caBundlePatches.inc({ result: 'error' });
-            const wrapped = KubeApiError.from(err, `update caBundle of MutatingWebhookConfiguration ${options.name}`);
-            if (isNotFound(err)) logger.warn({ attempt, delayMs }, 'the MutatingWebhookConfiguration does not exist yet; retrying');
-            else logger.error({ err: wrapped, attempt, delayMs }, 'cannot update the caBundle; retrying');
-          }
-        }
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
-            clearTimeout(timer);
-            signal.removeEventListener('abort', done);
-            wake = undefined;
-            resolve();
-          };
-          const timer = setTimeout(() => {
-            dirty = true;
-            done();
-          }, delayMs);
-          wake = done;
-          signal.addEventListener('abort', done, { once: true });
-        });
-      }
-    } finally {
-      unsubscribe();
-    }
-  };
+  return syncLoop({
+    sync: reconcile,
+    onChange: options.onCaBundleChange,
+    setReady: options.setReady,
+    ...(options.resyncMs === undefined ? {} : { resyncMs: options.resyncMs }),
+    onError: (err, attempt, delayMs) => {
+      options.metrics.caBundlePatches.inc({ result: 'error' });
+      const wrapped = KubeApiError.from(err, `update caBundle of MutatingWebhookConfiguration ${options.name}`);
+      if (isNotFound(err)) logger.warn({ attempt, delayMs }, 'the MutatingWebhookConfiguration does not exist yet; retrying');
+      else logger.error({ err: wrapped, attempt, delayMs }, 'cannot update the caBundle; retrying');
+    },
+  });
 }
