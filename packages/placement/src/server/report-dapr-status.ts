@@ -1,5 +1,5 @@
-import type { ServerDuplexStream } from '@grpc/grpc-js';
-import { peerSpiffeId, type SpiffeId } from '@tsdapr/grpc';
+import { status } from '@grpc/grpc-js';
+import type { SpiffeId } from '@tsdapr/grpc';
 import type { Logger } from '@tsdapr/runtime';
 import { PlacementError, notLeaderError } from '../errors.js';
 import type { Clock } from '../loops/clock.js';
@@ -28,7 +28,33 @@ export interface ReportDaprStatusOptions {
   readonly onRefused?: (error: PlacementError) => void;
 }
 
-export type PlacementCall = ServerDuplexStream<WireHost, PlacementOrder>;
+/** The status a call ends with. */
+export interface CallStatus {
+  readonly code: status;
+  readonly details: string;
+}
+
+/** One `ReportDaprStatus` call as the server edge hands it over. */
+export interface PlacementCall {
+  /** The remote address, for logs. */
+  readonly peer: string;
+  /** True once the call was finished, or the stream is gone. */
+  readonly ended: boolean;
+  /** The SPIFFE ID of the verified client certificate; undefined without one; throws when it has no valid SPIFFE ID. */
+  peerIdentity(): SpiffeId | undefined;
+  send(order: PlacementOrder): void;
+  /** Ends the call with a status, once. */
+  finish(status: CallStatus): void;
+}
+
+/** What the handler wants to hear about its call. */
+export interface PlacementCallEvents {
+  message(host: WireHost): void;
+  /** The sidecar half-closed: it will send nothing more. */
+  halfClosed(): void;
+  /** The stream is gone (either side ended it, or the connection died). May come more than once. */
+  closed(): void;
+}
 
 /**
  * `ReportDaprStatus`: the thin edge between a gRPC stream and the loops.
@@ -38,33 +64,29 @@ export type PlacementCall = ServerDuplexStream<WireHost, PlacementOrder>;
  * acks. Whatever ends the stream (the client, a keepalive timeout, a loop,
  * a bad message) reaches the loops once as `stream-closed`.
  */
-export function reportDaprStatusHandler(options: ReportDaprStatusOptions): (call: PlacementCall) => void {
+export function reportDaprStatusHandler(options: ReportDaprStatusOptions): (call: PlacementCall) => PlacementCallEvents {
   let nextStreamId = 1;
   const { logger } = options;
+  const ignored: PlacementCallEvents = { message: () => undefined, halfClosed: () => undefined, closed: () => undefined };
 
   return (call) => {
-    const refuse = (error: PlacementError): void => {
+    const refuse = (error: PlacementError): PlacementCallEvents => {
       options.onRefused?.(error);
-      endWithStatus(call, error);
+      call.finish(grpcStatusOf(error));
+      return ignored;
     };
     const sink = options.serving();
-    if (options.shuttingDown()) {
-      refuse(new PlacementError('shutting_down', 'placement server is shutting down'));
-      return;
-    }
-    if (!sink) {
-      refuse(notLeaderError(options.nodeId));
-      return;
-    }
+    if (options.shuttingDown()) return refuse(new PlacementError('shutting_down', 'placement server is shutting down'));
+    if (!sink) return refuse(notLeaderError(options.nodeId));
     let peer: SpiffeId | undefined;
     if (options.mtls) {
       try {
-        peer = peerSpiffeId(call);
+        peer = call.peerIdentity();
       } catch (err) {
-        logger.debug({ err, peer: call.getPeer() }, 'stream refused: no client identity');
-        refuse(new PlacementError('unauthenticated', 'failed to get client ID from context', { cause: err }));
-        return;
+        logger.debug({ err, peer: call.peer }, 'stream refused: no valid client identity');
+        return refuse(new PlacementError('unauthenticated', 'failed to get client ID from context', { cause: err }));
       }
+      if (!peer) return refuse(new PlacementError('unauthenticated', 'failed to get client ID from context'));
     }
 
     const id = nextStreamId++;
@@ -81,14 +103,14 @@ export function reportDaprStatusHandler(options: ReportDaprStatusOptions): (call
     };
     const handle: StreamHandle = {
       id,
-      peer: call.getPeer(),
+      peer: call.peer,
       send(order) {
-        if (!ended) call.write(order);
+        if (!ended) call.send(order);
       },
       close(error) {
         if (ended) return;
         ended = true;
-        endWithStatus(call, error);
+        call.finish(grpcStatusOf(error));
         reportClosed();
       },
     };
@@ -98,57 +120,46 @@ export function reportDaprStatusHandler(options: ReportDaprStatusOptions): (call
       handle.close(error);
     };
 
-    call.on('data', (message: WireHost) => {
-      if (ended) return;
-      if (!guard.take(options.clock.now())) {
-        reject(new PlacementError('report_flood', `more than ${options.floodLimits.perSecond} messages a second`));
-        return;
-      }
-      let checked;
-      try {
-        checked = checkHost(message, peer);
-      } catch (err) {
-        reject(err instanceof PlacementError ? err : new PlacementError('invalid_host', String(err), { cause: err }));
-        return;
-      }
-      if (namespace === undefined) {
-        if (checked.operation !== 'REPORT' && checked.operation !== 'UNKNOWN') {
-          reject(new PlacementError('invalid_host', `the first message of a stream must be a REPORT, got ${checked.operation}`));
+    return {
+      message(message) {
+        if (ended) return;
+        if (!guard.take(options.clock.now())) {
+          reject(new PlacementError('report_flood', `more than ${options.floodLimits.perSecond} messages a second`));
           return;
         }
-        namespace = checked.host.namespace;
-        logger.info({ namespace, id: checked.host.id, host: checked.host.name, entities: checked.host.entities.length, peer: handle.peer }, 'sidecar connected');
-        sink.enqueue({ type: 'stream-connected', stream: handle, host: checked.host });
-        return;
-      }
-      if (checked.host.namespace !== namespace) {
-        reject(new PlacementError('namespace_changed', `this stream reports for namespace ${namespace}, not ${checked.host.namespace}`));
-        return;
-      }
-      if (checked.operation === 'REPORT') sink.enqueue({ type: 'host-reported', streamId: id, host: checked.host });
-      else sink.enqueue({ type: 'ack', streamId: id, operation: checked.operation, version: checked.version, host: checked.host });
-    });
-    call.on('end', () => {
-      // The sidecar half-closed: it will send nothing more, so the stream is done.
-      if (!ended) {
-        ended = true;
-        if (!call.writableEnded) call.end();
-      }
-      reportClosed();
-    });
-    call.on('cancelled', reportClosed);
-    call.on('error', (err: unknown) => {
-      // Our own endWithStatus comes back here too; only a transport error is news.
-      if (!ended) logger.debug({ err, peer: handle.peer, namespace }, 'placement stream failed');
-      reportClosed();
-    });
-    call.on('close', reportClosed);
+        let checked;
+        try {
+          checked = checkHost(message, peer);
+        } catch (err) {
+          reject(err instanceof PlacementError ? err : new PlacementError('invalid_host', String(err), { cause: err }));
+          return;
+        }
+        if (namespace === undefined) {
+          if (checked.operation !== 'REPORT' && checked.operation !== 'UNKNOWN') {
+            reject(new PlacementError('invalid_host', `the first message of a stream must be a REPORT, got ${checked.operation}`));
+            return;
+          }
+          namespace = checked.host.namespace;
+          logger.info({ namespace, id: checked.host.id, host: checked.host.name, entities: checked.host.entities.length, peer: handle.peer }, 'sidecar connected');
+          sink.enqueue({ type: 'stream-connected', stream: handle, host: checked.host });
+          return;
+        }
+        if (checked.host.namespace !== namespace) {
+          reject(new PlacementError('namespace_changed', `this stream reports for namespace ${namespace}, not ${checked.host.namespace}`));
+          return;
+        }
+        if (checked.operation === 'REPORT') sink.enqueue({ type: 'host-reported', streamId: id, host: checked.host });
+        else sink.enqueue({ type: 'ack', streamId: id, operation: checked.operation, version: checked.version, host: checked.host });
+      },
+      halfClosed() {
+        // The sidecar will send nothing more, so the stream is done.
+        if (!ended) {
+          ended = true;
+          call.finish({ code: status.OK, details: '' });
+        }
+        reportClosed();
+      },
+      closed: reportClosed,
+    };
   };
 }
-
-/** Ends a call with the error's status (grpc-js turns an emitted error into the trailing status). */
-function endWithStatus(call: PlacementCall, error: PlacementError): void {
-  if (call.destroyed || call.writableEnded) return;
-  call.emit('error', grpcStatusOf(error));
-}
-
