@@ -123,6 +123,19 @@ describe('helm install, upgrade and uninstall against the real API server', () =
     assert.ok(placement.argv.includes('--sentry-token-file=/var/run/secrets/dapr.io/sentrytoken/token'), placement.argv.join(' '));
     const sentryPort = started.pod('sentry').ports.get(50001);
     assert.ok(placement.argv.includes(`--sentry-address=127.0.0.1:${sentryPort}`), placement.argv.join(' '));
+    // Each runs as the image's user, on a read-only root, and sees the sentry token bound to its own pod where the chart mounts it.
+    for (const running of started.pods) {
+      const proc = `/proc/${running.process.pid}`;
+      assert.match(readFileSync(`${proc}/status`, 'utf8'), /^Uid:\s+65532\s/m, running.name);
+      const root = readFileSync(`${proc}/mountinfo`, 'utf8').split('\n').find((line) => line.split(' ')[4] === '/');
+      assert.match(root?.split(' ')[5] ?? '', /^ro\b/, `${running.name}: ${root}`);
+    }
+    // /var/run is a link to /run, which /proc/<pid>/root would resolve on the host.
+    const token = readFileSync(`/proc/${placement.process.pid}/root/run/secrets/dapr.io/sentrytoken/token`, 'utf8');
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { aud: string[]; 'kubernetes.io': { pod: { name: string }; serviceaccount: { name: string } } };
+    assert.deepEqual(claims.aud, [`spiffe://cluster.local/ns/${ns.name}/dapr-sentry`]);
+    assert.equal(claims['kubernetes.io'].pod.name, placement.pod.metadata?.name);
+    assert.equal(claims['kubernetes.io'].serviceaccount.name, 'dapr-placement');
     // The kubelet's part: the workloads count their pods ready.
     const appsApi = kc.makeApiClient(AppsV1Api);
     await pollUntil('every control-plane workload 1/1 ready', async () => {
@@ -206,6 +219,11 @@ describe('helm install, upgrade and uninstall against the real API server', () =
   });
 
   test('the local processes stop; the webhook and the injector Service are back as installed', async () => {
+    // Each service ran as its ServiceAccount: the chart's RBAC let it do all it tried.
+    for (const running of controlPlane?.pods ?? []) {
+      const denied = running.logs().split('\n').filter((line) => /is forbidden|\b403\b/.test(line));
+      assert.deepEqual(denied.map((line) => line.slice(0, 400)), [], `${running.name} was refused by RBAC`);
+    }
     await controlPlane?.stop();
     controlPlane = undefined;
     const webhook = await kc.makeApiClient(AdmissionregistrationV1Api).readMutatingWebhookConfiguration({ name: 'dapr-sidecar-injector' });

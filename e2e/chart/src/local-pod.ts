@@ -1,9 +1,9 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Container, type V1Pod } from '@kubernetes/client-node';
 import { freePorts, pollUntil, probe, repoRoot, startProcess, type ManagedProcess } from '@tsdapr/e2e-harness';
-import { containerArgv, containerEnv, mountPlan, type MountPlan, type PortMap, type VolumeSource } from './pod-process.js';
+import { containerArgv, containerEnv, mountPlan, runtimeSettings, type ContainerRuntimeSettings, type MountPlan, type PortMap, type VolumeSource } from './pod-process.js';
 
 /**
  * A control-plane pod of the installed chart run as a local process, doing
@@ -18,15 +18,18 @@ import { containerArgv, containerEnv, mountPlan, type MountPlan, type PortMap, t
  *   rewritten, because the services also read fixed in-pod paths no flag
  *   names (the in-cluster service-account token the Kubernetes client loads,
  *   the injector's Sentry token at /var/run/secrets/dapr.io/sentrytoken);
- * - its environment is only what the pod would see (`env -i`): no kubeconfig
- *   of the test leaks in, so each service talks to the API server as its own
- *   ServiceAccount, through the chart's RBAC;
+ * - as in the container: the root file system read-only when the chart says
+ *   so (a bind remount inside that namespace only), the image's user 65532
+ *   unless the pod names another, and only the pod's environment (`env -i`):
+ *   no kubeconfig of the test leaks in, so each service talks to the API
+ *   server as its own ServiceAccount, through the chart's RBAC;
  * - once its readiness probe answers 200 the pod's status is set Ready, as
  *   the kubelet would, so that the workload's readyReplicas count it.
  */
 
-/** The image's ENV (Dockerfile). */
+/** The image's ENV and USER (Dockerfile). */
 const IMAGE_ENV = { NODE_ENV: 'production', PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+const IMAGE_USER = { uid: 65532, gid: 65532 };
 
 export interface RunningPod {
   readonly name: string;
@@ -69,6 +72,7 @@ export async function startLocalPod(options: StartLocalPodOptions): Promise<Runn
     await rm(dir, { recursive: true, force: true });
   };
   try {
+    const runtime = runtimeSettings(pod, container, IMAGE_USER);
     const mounts = await materializeVolumes(options.kubeConfig, pod, mountPlan(pod, container), dir);
     const env = containerEnv({ pod, container, addresses: options.addresses, apiServer: options.apiServer, imageEnv: IMAGE_ENV });
     const argv = containerArgv({ container, env, addresses: options.addresses, ports });
@@ -79,7 +83,7 @@ export async function startLocalPod(options: StartLocalPodOptions): Promise<Runn
     child = startProcess({
       name,
       command: 'unshare',
-      args: ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', mountScript(mounts), 'pod', 'env', '-i', ...envArgs, process.execPath, ...args],
+      args: ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', mountScript(mounts, runtime), 'pod', 'env', '-i', ...envArgs, process.execPath, ...args],
       cwd: repoRoot(),
       ...(options.logFile ? { logFile: options.logFile } : {}),
       onOutput: (chunk) => {
@@ -127,7 +131,9 @@ async function materializeVolumes(kc: KubeConfig, pod: V1Pod, plan: readonly Mou
   const mounts: LocalMount[] = [];
   for (const mount of plan) {
     const source = join(dir, mount.volume);
-    await mkdir(source, { recursive: true });
+    // The kubelet's modes: an emptyDir anyone may write, volume files 0644 in 0755 directories.
+    await mkdir(source, { recursive: true, mode: 0o755 });
+    if (mount.sources.some((s) => s.kind === 'emptyDir')) await chmod(source, 0o777);
     for (const volumeSource of mount.sources) await writeVolumeSource(kc, pod, volumeSource, source);
     mounts.push({ source, mountPath: mount.mountPath, readOnly: mount.readOnly });
   }
@@ -138,7 +144,7 @@ async function writeVolumeSource(kc: KubeConfig, pod: V1Pod, source: VolumeSourc
   const core = kc.makeApiClient(CoreV1Api);
   const namespace = pod.metadata?.namespace ?? '';
   const write = async (path: string, content: string | Buffer): Promise<void> => {
-    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await mkdir(dirname(join(dir, path)), { recursive: true, mode: 0o755 });
     await writeFile(join(dir, path), content, { mode: 0o644 });
   };
   const writeKeys = async (data: Record<string, Buffer>, items: readonly { key: string; path: string }[] | undefined): Promise<void> => {
@@ -188,9 +194,14 @@ async function writeVolumeSource(kc: KubeConfig, pod: V1Pod, source: VolumeSourc
  * The shell run inside the new mount namespace: a tmpfs over /run (the
  * host's /var/run stays untouched outside), each volume bind-mounted at its
  * mountPath (read-only where the pod says so), /tmp last because the volume
- * directories live there; then `exec "$@"`.
+ * directories live there; the root file system read-only if asked, by a
+ * *bind* remount, which changes this namespace's mount only (a plain
+ * `remount,ro` would change the file system for every process on the
+ * machine); then `exec "$@"` as the container's user, still killed with the
+ * test process (setpriv sets the parent-death signal after the user change,
+ * which would clear it).
  */
-export function mountScript(mounts: readonly LocalMount[]): string {
+export function mountScript(mounts: readonly LocalMount[], runtime: ContainerRuntimeSettings): string {
   const lines = ['set -e'];
   const underRun = (path: string): boolean => /^\/(var\/)?run\//.test(path);
   for (const mount of mounts) {
@@ -202,7 +213,8 @@ export function mountScript(mounts: readonly LocalMount[]): string {
     lines.push(`mkdir -p ${quote(mount.mountPath)}`, `mount --bind ${quote(mount.source)} ${quote(mount.mountPath)}`);
     if (mount.readOnly) lines.push(`mount -o remount,bind,ro ${quote(mount.mountPath)}`);
   }
-  lines.push('exec "$@"');
+  if (runtime.readOnlyRootFilesystem) lines.push('mount -o remount,bind,ro /');
+  lines.push(`exec setpriv --reuid=${runtime.uid} --regid=${runtime.gid} --clear-groups --pdeathsig=KILL "$@"`);
   return lines.join('\n');
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { V1Container, V1Pod, V1Service } from '@kubernetes/client-node';
-import { clusterAddressMap, containerArgv, containerEnv, expandVariables, mountPlan, PodProcessError, resolveTargetPort, rewriteAddresses, rewritePortFlags, type LocalPod } from './pod-process.js';
+import { clusterAddressMap, containerArgv, containerEnv, expandVariables, mountPlan, PodProcessError, resolveTargetPort, rewriteAddresses, rewritePortFlags, runtimeSettings, type LocalPod } from './pod-process.js';
 
 const NS = 'dapr-system';
 const API_SERVER = { host: '127.0.0.1', port: 6443 };
@@ -176,5 +176,21 @@ describe('mounted volumes', () => {
   test('a volume kind that cannot run locally is refused', () => {
     const hostPath: V1Container = { name: 'x', volumeMounts: [{ name: 'host', mountPath: '/host' }] };
     assert.throws(() => mountPlan(pod('p', 'x', hostPath, { volumes: [{ name: 'host', hostPath: { path: '/' } }] }), hostPath), (err: unknown) => err instanceof PodProcessError && err.code === 'unsupported_volume');
+  });
+});
+
+describe('user and root file system', () => {
+  const image = { uid: 65532, gid: 65532 };
+  test('the image USER unless the pod or the container says otherwise; the container wins', () => {
+    const c: V1Container = { name: 'x', securityContext: { readOnlyRootFilesystem: true, runAsNonRoot: true } };
+    assert.deepEqual(runtimeSettings(pod('p', 'x', c, { securityContext: { runAsNonRoot: true } }), c, image), { uid: 65532, gid: 65532, readOnlyRootFilesystem: true });
+    assert.deepEqual(runtimeSettings(pod('p', 'x', c, { securityContext: { runAsUser: 1000, runAsGroup: 2000 } }), c, image), { uid: 1000, gid: 2000, readOnlyRootFilesystem: true });
+    const own: V1Container = { name: 'x', securityContext: { runAsUser: 7 } };
+    assert.deepEqual(runtimeSettings(pod('p', 'x', own, { securityContext: { runAsUser: 1000 } }), own, image), { uid: 7, gid: 65532, readOnlyRootFilesystem: false });
+  });
+
+  test('runAsNonRoot with uid 0 is refused, as the kubelet refuses to start it', () => {
+    const c: V1Container = { name: 'x', securityContext: { runAsNonRoot: true, runAsUser: 0 } };
+    assert.throws(() => runtimeSettings(pod('p', 'x', c), c, image), PodProcessError);
   });
 });

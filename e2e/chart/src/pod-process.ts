@@ -223,3 +223,21 @@ function volumeSources(volume: V1Volume, pod: V1Pod): VolumeSource[] {
   }
   throw new PodProcessError('unsupported_volume', `volume ${volume.name}: only emptyDir, configMap, secret and projected volumes run locally`);
 }
+
+/** Who the container runs as and whether its root file system is read-only, as the runtime decides. */
+export interface ContainerRuntimeSettings {
+  readonly uid: number;
+  readonly gid: number;
+  readonly readOnlyRootFilesystem: boolean;
+}
+
+/** The container's securityContext over the pod's over the image's USER. */
+export function runtimeSettings(pod: V1Pod, container: V1Container, image: { readonly uid: number; readonly gid: number }): ContainerRuntimeSettings {
+  const podContext = pod.spec?.securityContext;
+  const own = container.securityContext;
+  const uid = own?.runAsUser ?? podContext?.runAsUser ?? image.uid;
+  if ((own?.runAsNonRoot ?? podContext?.runAsNonRoot) === true && uid === 0) {
+    throw new PodProcessError('unsupported_env', `container ${container.name} must run as non-root but would run as uid 0`);
+  }
+  return { uid, gid: own?.runAsGroup ?? podContext?.runAsGroup ?? image.gid, readOnlyRootFilesystem: own?.readOnlyRootFilesystem === true };
+}
