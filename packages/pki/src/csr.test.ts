@@ -209,6 +209,19 @@ describe('createCsr', () => {
     });
   });
 
+  it('an RSA-2048 key (1.18 injector and operator SVIDs) signs its CSR with sha256WithRSAEncryption', () => {
+    const { privateKey } = generateKeyPair('rsa-2048');
+    assert.equal(privateKey.asymmetricKeyDetails?.modulusLength, 2048);
+    const csr = createCsr(privateKey);
+    assert.equal(parseCsr(csr).keyAlgorithm, 'rsa');
+    withTempDir((dir) => {
+      write(dir, 'csr.pem', csr);
+      const text = openssl(['req', '-in', 'csr.pem', '-verify', '-noout', '-text'], { cwd: dir });
+      assert.match(text, /Signature Algorithm: sha256WithRSAEncryption/);
+      assert.match(text, /Public-Key: \(2048 bit\)/);
+    });
+  });
+
   it('refuses a public key', () => {
     assert.throws(() => createCsr(generateKeyPair('ed25519').publicKey), { name: 'CsrError', code: 'csr_key_unsupported' });
   });
