@@ -155,6 +155,7 @@ async function servingMaterial(options: InjectorOptions, deps: InjectorDeps): Pr
         appId: 'dapr-injector',
         namespace: options.namespace,
         ...(source.tokenFile ? { tokenFile: source.tokenFile } : {}),
+        keyAlgorithm: source.keyAlgorithm,
         logger,
       });
       return { tls: svid.material, runner: svid.runner };

@@ -80,6 +80,7 @@ void describe('parseInjectorOptions', () => {
       source: 'sentry',
       sentryAddress: 'dapr-sentry.dapr-system.svc.cluster.local:443',
       tokenFile: '/var/run/secrets/dapr.io/sentrytoken/token',
+      keyAlgorithm: 'ecdsa-p256',
     });
     assert.deepEqual(parseInjectorOptions(['--tls-cert-file', '/c', '--tls-key-file', '/k'], { ...REQUIRED, DAPR_SENTRY_ADDRESS: 'x:443' }, machine).servingTls, {
       source: 'files',
@@ -99,6 +100,16 @@ void describe('parseInjectorOptions', () => {
     assert.equal(tokenFile([], { ...sentry, DAPR_SENTRY_TOKEN_FILE: '/run/injector.token' }), '/run/injector.token');
     assert.equal(tokenFile(['--sentry-token-file', '/tmp/t'], sentry), '/tmp/t');
     assert.equal(tokenFile([], sentry), '/var/run/secrets/dapr.io/sentrytoken/token');
+  });
+
+  void test('the SVID key: P-256 as 1.17 unless rsa-2048 (as 1.18) is asked for; anything else is refused', () => {
+    const keyOf = (argv: string[]): string | undefined => {
+      const tls = parseInjectorOptions(argv, { ...REQUIRED, DAPR_SENTRY_ADDRESS: 'x:443' }).servingTls;
+      return tls.source === 'sentry' ? tls.keyAlgorithm : undefined;
+    };
+    assert.equal(keyOf([]), 'ecdsa-p256');
+    assert.equal(keyOf(['--svid-key-algorithm', 'rsa-2048']), 'rsa-2048');
+    assert.throws(() => keyOf(['--svid-key-algorithm', 'ed25519']), /--svid-key-algorithm must be one of ecdsa-p256, rsa-2048, got "ed25519"/);
   });
 
   void test('pull policy maps as upstream: unknown values mean IfNotPresent', () => {

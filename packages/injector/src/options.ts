@@ -28,6 +28,7 @@ export const INJECTOR_FLAGS = {
   'tls-ca-file': { type: 'string', default: '', help: 'CA bundle for the webhook configuration (default: the last certificate of the chain)' },
   'sentry-address': { type: 'string', default: '', env: 'DAPR_SENTRY_ADDRESS', help: 'serve with the dapr-injector SVID from this Sentry, as upstream (unless --tls-cert-file is given)' },
   'sentry-token-file': { type: 'string', default: '', env: 'DAPR_SENTRY_TOKEN_FILE', help: 'token to prove the injector to Sentry (empty: the projected token, else the service-account token)' },
+  'svid-key-algorithm': { type: 'string', default: 'ecdsa-p256', help: 'key of the dapr-injector SVID: ecdsa-p256 (as 1.17) or rsa-2048 (as 1.18, for API servers that refuse other webhook keys)' },
   'trust-anchors-file': { type: 'string', default: '/var/run/dapr.io/tls/ca.crt', env: 'DAPR_TRUST_ANCHORS_FILE', help: 'trust anchors given to sidecars as DAPR_TRUST_ANCHORS' },
   'webhook-configuration-name': { type: 'string', default: 'dapr-sidecar-injector', help: 'MutatingWebhookConfiguration whose caBundle the injector keeps current' },
   'patch-webhook-ca-bundle': { type: 'bool', default: true, help: 'keep the caBundle of the MutatingWebhookConfiguration current' },
@@ -77,7 +78,7 @@ export interface InjectorOptions {
    */
   readonly servingTls:
     | { readonly source: 'files'; readonly certFile: string; readonly keyFile: string; readonly caFile: string | undefined }
-    | { readonly source: 'sentry'; readonly sentryAddress: string; readonly tokenFile: string | undefined }
+    | { readonly source: 'sentry'; readonly sentryAddress: string; readonly tokenFile: string | undefined; readonly keyAlgorithm: SvidKeyAlgorithm }
     | { readonly source: 'self-signed' };
   readonly trustAnchorsFile: string;
   readonly webhookConfigurationName: string;
@@ -95,6 +96,10 @@ export interface OptionsEnvironment {
   /** The token the injector proves itself to Sentry with: the projected one, else the legacy service-account token. */
   readonly sentryTokenFile?: () => string | undefined;
 }
+
+/** The SVID keys upstream's injector uses: P-256 up to 1.17, RSA-2048 from 1.18 (dapr/dapr#9873). */
+const SVID_KEY_ALGORITHMS = ['ecdsa-p256', 'rsa-2048'] as const;
+export type SvidKeyAlgorithm = (typeof SVID_KEY_ALGORITHMS)[number];
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal', 'trace', 'silent'] as const;
 
@@ -119,6 +124,9 @@ export function parseInjectorOptions(argv: readonly string[], env: Readonly<Reco
   // meaningless "--reminders-service default:.<ns>.svc.<domain>:0"; we pass nothing.)
   const remindersName = flags['reminders-service-name'] === 'default' ? '' : flags['reminders-service-name'];
   const remindersService = namedService('REMINDERS_SERVICE', remindersName, flags['reminders-service-address'], fail);
+
+  const svidKeyAlgorithm = flags['svid-key-algorithm'] as SvidKeyAlgorithm;
+  if (!SVID_KEY_ALGORITHMS.includes(svidKeyAlgorithm)) fail(`--svid-key-algorithm must be one of ${SVID_KEY_ALGORITHMS.join(', ')}, got "${flags['svid-key-algorithm']}"`);
 
   const tokenVolume = flags['sidecar-token-volume'];
   if (!['auto', 'true', 'false'].includes(tokenVolume)) fail(`--sidecar-token-volume must be auto, true or false, got "${tokenVolume}"`);
@@ -157,7 +165,7 @@ export function parseInjectorOptions(argv: readonly string[], env: Readonly<Reco
       flags['tls-cert-file'] !== ''
         ? { source: 'files', certFile: flags['tls-cert-file'], keyFile: flags['tls-key-file'], caFile: flags['tls-ca-file'] || undefined }
         : flags['sentry-address'] !== ''
-          ? { source: 'sentry', sentryAddress: flags['sentry-address'], tokenFile: flags['sentry-token-file'] || machine.sentryTokenFile?.() }
+          ? { source: 'sentry', sentryAddress: flags['sentry-address'], tokenFile: flags['sentry-token-file'] || machine.sentryTokenFile?.(), keyAlgorithm: svidKeyAlgorithm }
           : { source: 'self-signed' },
     trustAnchorsFile: flags['trust-anchors-file'],
     webhookConfigurationName: flags['webhook-configuration-name'],

@@ -30,8 +30,38 @@ void describe('injector serving with its Sentry-issued SVID', { timeout: 120_000
   let stop: (() => Promise<void>) | undefined;
   let webhookPort: number;
 
+  /** The injector in process with its SVID from the Sentry above; resolves with its stop once it listens. */
+  const startInjector = async (port: number, args: string[]): Promise<() => Promise<void>> => {
+    const options = parseInjectorOptions(
+      ['--listen-address', '127.0.0.1', '--port', String(port), '--healthz-port', '0', '--metrics-port', '0', '--kubeconfig', requireTestCluster(), '--trust-anchors-file', join(dir, 'ca.crt'), '--report-missed-injections=false', ...args],
+      { SIDECAR_IMAGE: 'ghcr.io/dapr/daprd:1.17.5', NAMESPACE, DAPR_SENTRY_ADDRESS: `127.0.0.1:${sentryPort}` },
+    );
+    const abort = new AbortController();
+    let listening: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => (listening = resolve));
+    const running = createInjector(options, { logger: silentLogger(), onWebhookListening: () => listening() }).run(abort.signal);
+    await Promise.race([ready, running.then(() => Promise.reject(new Error('the injector stopped before listening')))]);
+    return async () => {
+      abort.abort();
+      await running;
+    };
+  };
+
+  /** The webhook's certificate as a client dialing the injector Service sees it. */
+  const peerOf = (port: number): Promise<{ san: string; authorized: boolean; bits: number | undefined; keyType: string | undefined }> => {
+    const anchors = readFileSync(join(dir, 'ca.crt'), 'utf8');
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port, servername: `dapr-sidecar-injector.${NAMESPACE}.svc`, ca: anchors }, () => {
+        const certificate = socket.getPeerX509Certificate();
+        resolve({ san: certificate?.subjectAltName ?? '', authorized: socket.authorized, bits: certificate?.publicKey.asymmetricKeyDetails?.modulusLength, keyType: certificate?.publicKey.asymmetricKeyType });
+        socket.destroy();
+      });
+      socket.on('error', reject);
+    });
+  };
+
   before(async () => {
-    const kubeconfigPath = requireTestCluster();
+    requireTestCluster();
     kc = testKubeConfig();
     assert.ok(existsSync(SENTRY_MAIN), `${SENTRY_MAIN} is missing: build the workspace ("pnpm build")`);
     dir = mkdtempSync(join(tmpdir(), 'tsdapr-injector-svid-'));
@@ -76,19 +106,7 @@ void describe('injector serving with its Sentry-issued SVID', { timeout: 120_000
       },
     });
 
-    const options = parseInjectorOptions(
-      ['--listen-address', '127.0.0.1', '--port', String(webhook), '--healthz-port', '0', '--metrics-port', '0', '--kubeconfig', kubeconfigPath, '--webhook-configuration-name', webhookName, '--trust-anchors-file', join(dir, 'ca.crt'), '--report-missed-injections=false'],
-      { SIDECAR_IMAGE: 'ghcr.io/dapr/daprd:1.17.5', NAMESPACE, DAPR_SENTRY_ADDRESS: `127.0.0.1:${sentryPort}` },
-    );
-    const abort = new AbortController();
-    let listening: () => void = () => undefined;
-    const ready = new Promise<void>((resolve) => (listening = resolve));
-    const running = createInjector(options, { logger: silentLogger(), onWebhookListening: () => listening() }).run(abort.signal);
-    stop = async () => {
-      abort.abort();
-      await running;
-    };
-    await Promise.race([ready, running.then(() => Promise.reject(new Error('the injector stopped before listening')))]);
+    stop = await startInjector(webhook, ['--webhook-configuration-name', webhookName]);
   });
 
   after(async () => {
@@ -99,17 +117,25 @@ void describe('injector serving with its Sentry-issued SVID', { timeout: 120_000
   });
 
   void test('the webhook presents the dapr-injector SVID, valid for the Service name the API server dials', async () => {
-    const anchors = readFileSync(join(dir, 'ca.crt'), 'utf8');
-    const peer = await new Promise<{ san: string; authorized: boolean; error?: string }>((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port: webhookPort, servername: `dapr-sidecar-injector.${NAMESPACE}.svc`, ca: anchors }, () => {
-        resolve({ san: socket.getPeerCertificate().subjectaltname ?? '', authorized: socket.authorized });
-        socket.destroy();
-      });
-      socket.on('error', reject);
-    });
+    const peer = await peerOf(webhookPort);
     assert.equal(peer.authorized, true);
+    assert.equal(peer.keyType, 'ec', 'the 1.17 SVID key is ECDSA P-256');
     assert.match(peer.san, /URI:spiffe:\/\/cluster\.local\/ns\/dapr-system\/dapr-injector/);
     assert.match(peer.san, /DNS:dapr-sidecar-injector\.dapr-system\.svc/);
+  });
+
+  void test('with --svid-key-algorithm rsa-2048 (as 1.18) the SVID key is RSA-2048, still issued by our Sentry', async () => {
+    const [port] = (await freePorts(1)) as [number];
+    const stopRsa = await startInjector(port, ['--svid-key-algorithm', 'rsa-2048', '--patch-webhook-ca-bundle=false']);
+    try {
+      const peer = await peerOf(port);
+      assert.equal(peer.authorized, true);
+      assert.equal(peer.keyType, 'rsa');
+      assert.equal(peer.bits, 2048);
+      assert.match(peer.san, /URI:spiffe:\/\/cluster\.local\/ns\/dapr-system\/dapr-injector/);
+    } finally {
+      await stopRsa();
+    }
   });
 
   void test('the caBundle of the MutatingWebhookConfiguration is the trust anchors', async () => {
