@@ -59,13 +59,15 @@ export class H2Sidecar {
   private readonly session: ClientHttp2Session;
   private readonly stream: ClientHttp2Stream;
   private readonly reader = new GrpcFrameReader();
-  /** The ack's fixed part: id (field 5) and namespace (field 8). */
-  private readonly ackPrefix: Buffer;
+  /** Each ack's fixed part: id (field 5), namespace (field 8), operation (field 9) and the key of version (field 10). */
+  private readonly ackPrefixes: Record<keyof typeof OPERATION_NUMBER, Buffer>;
   private readonly reported: Promise<number>;
 
   constructor(private readonly options: H2SidecarOptions) {
     this.name = options.name;
-    this.ackPrefix = Buffer.concat([lengthDelimited(5, options.id), lengthDelimited(8, options.namespace)]);
+    const idAndNamespace = Buffer.concat([lengthDelimited(5, options.id), lengthDelimited(8, options.namespace)]);
+    const prefix = (operation: keyof typeof OPERATION_NUMBER): Buffer => Buffer.concat([idAndNamespace, Buffer.from([0x48, OPERATION_NUMBER[operation], 0x50])]);
+    this.ackPrefixes = { LOCK: prefix('LOCK'), UPDATE: prefix('UPDATE'), UNLOCK: prefix('UNLOCK') };
     this.session = connect(`http://${options.address}`, { settings: { initialWindowSize: WINDOW_BYTES } });
     this.session.on('error', () => this.end());
     this.session.on('connect', () => this.session.setLocalWindowSize(WINDOW_BYTES));
@@ -105,8 +107,15 @@ export class H2Sidecar {
 
   /** The ack daprd sends for a phase: id, namespace, operation and the version it holds. */
   ackBytes(operation: keyof typeof OPERATION_NUMBER, version: number): Buffer {
-    const tail = [0x48, OPERATION_NUMBER[operation], 0x50, ...varint(version)];
-    return frame(Buffer.concat([this.ackPrefix, Buffer.from(tail)]));
+    const prefix = this.ackPrefixes[operation];
+    const versionBytes = varint(version);
+    const length = prefix.length + versionBytes.length;
+    const framed = Buffer.allocUnsafe(5 + length);
+    framed[0] = 0;
+    framed.writeUInt32BE(length, 1);
+    prefix.copy(framed, 5);
+    for (let i = 0; i < versionBytes.length; i++) framed[5 + prefix.length + i] = versionBytes[i]!;
+    return framed;
   }
 
   private end(): void {
@@ -268,7 +277,14 @@ class ChunkCursor {
     while (this.index < this.chunks.length && this.within >= this.chunks[this.index]!.length) this.within -= this.chunks[this.index++]!.length;
   }
 
+  /** A short text (an operation name): decoded as UTF-8 from its bytes. */
   text(n: number): string {
+    const chunk = this.chunks[this.index];
+    if (chunk && this.within + n <= chunk.length) {
+      const value = chunk.toString('utf8', this.within, this.within + n);
+      this.skip(n);
+      return value;
+    }
     const bytes: number[] = [];
     for (let i = 0; i < n; i++) bytes.push(this.byte());
     return Buffer.from(bytes).toString('utf8');

@@ -10,46 +10,7 @@ import type { WireHost } from './check-host.js';
  * message needs. Unknown fields are skipped, as protobuf requires.
  */
 export function decodeHost(bytes: Uint8Array): WireHost {
-  let pos = 0;
-  const varint = (): bigint => {
-    let result = 0n;
-    let shift = 0n;
-    for (;;) {
-      if (pos >= bytes.length) throw new Error('truncated Host message');
-      const byte = bytes[pos++] as number;
-      result |= BigInt(byte & 0x7f) << shift;
-      if ((byte & 0x80) === 0) return result;
-      shift += 7n;
-      if (shift > 63n) throw new Error('malformed varint in Host message');
-    }
-  };
-  /** Most varints here are small: a fast path without BigInt. */
-  const smallVarint = (): number | bigint => {
-    const start = pos;
-    let result = 0;
-    for (let shift = 0; shift < 28; shift += 7) {
-      if (pos >= bytes.length) throw new Error('truncated Host message');
-      const byte = bytes[pos++] as number;
-      result |= (byte & 0x7f) << shift;
-      if ((byte & 0x80) === 0) return result >>> 0;
-    }
-    pos = start;
-    return varint();
-  };
-  const length = (): number => {
-    const value = smallVarint();
-    const n = typeof value === 'bigint' ? Number(value) : value;
-    if (pos + n > bytes.length) throw new Error('truncated Host message');
-    return n;
-  };
-  const text = (): string => {
-    const n = length();
-    const value = Buffer.from(bytes.buffer, bytes.byteOffset + pos, n).toString('utf8');
-    pos += n;
-    return value;
-  };
-  const int64 = (): string => BigInt.asIntN(64, BigInt(smallVarint())).toString();
-
+  const cursor = new Cursor(bytes);
   let name = '';
   let port = '0';
   let load = '0';
@@ -60,65 +21,133 @@ export function decodeHost(bytes: Uint8Array): WireHost {
   let namespace = '';
   let operation: string | number = 'UNKNOWN';
   let version: string | undefined;
-
-  while (pos < bytes.length) {
-    const key = smallVarint();
-    const tag = typeof key === 'bigint' ? Number(key) : key;
+  while (cursor.pos < bytes.length) {
+    const tag = cursor.uint();
     const field = tag >>> 3;
     const wireType = tag & 7;
     switch (wireType === 2 || wireType === 0 ? field : -1) {
       case 1:
-        name = text();
+        name = cursor.text();
         break;
       case 2:
-        port = int64();
+        port = cursor.int64();
         break;
       case 3:
-        load = int64();
+        load = cursor.int64();
         break;
       case 4:
-        entities.push(text());
+        entities.push(cursor.text());
         break;
       case 5:
-        id = text();
+        id = cursor.text();
         break;
       case 6:
-        pod = text();
+        pod = cursor.text();
         break;
       case 7:
-        apiLevel = Number(BigInt.asUintN(32, BigInt(smallVarint())));
+        apiLevel = cursor.uint32();
         break;
       case 8:
-        namespace = text();
+        namespace = cursor.text();
         break;
       case 9: {
-        const value = Number(BigInt.asIntN(32, BigInt(smallVarint())));
+        const value = cursor.int32();
         operation = HOST_OPERATIONS[value] ?? value;
         break;
       }
       case 10:
-        version = BigInt.asUintN(64, BigInt(smallVarint())).toString();
+        version = cursor.uint64();
         break;
       default:
-        skip(wireType);
+        cursor.skip(wireType);
     }
   }
   const host: WireHost = { name, port, load, entities, id, pod, api_level: apiLevel, namespace, operation };
   return version === undefined ? host : { ...host, version };
+}
 
-  function skip(wireType: number): void {
+/** A read position in protobuf bytes. Varints below 2^53 are read as numbers; only longer ones (negative int64s, huge uint64s) take BigInt. */
+class Cursor {
+  pos = 0;
+
+  constructor(private readonly bytes: Uint8Array) {}
+
+  /** A varint as a number when it fits in 53 bits; else -1 with `pos` unmoved. */
+  private small(): number {
+    const start = this.pos;
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 7; i++) {
+      if (this.pos >= this.bytes.length) throw new Error('truncated Host message');
+      const byte = this.bytes[this.pos++] as number;
+      result += (byte & 0x7f) * scale;
+      if ((byte & 0x80) === 0) return result;
+      scale *= 128;
+    }
+    this.pos = start;
+    return -1;
+  }
+
+  private big(): bigint {
+    let result = 0n;
+    let shift = 0n;
+    for (;;) {
+      if (this.pos >= this.bytes.length) throw new Error('truncated Host message');
+      const byte = this.bytes[this.pos++] as number;
+      result |= BigInt(byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) return result;
+      shift += 7n;
+      if (shift > 63n) throw new Error('malformed varint in Host message');
+    }
+  }
+
+  /** A tag or length. */
+  uint(): number {
+    const value = this.small();
+    return value >= 0 ? value : Number(this.big());
+  }
+
+  int64(): string {
+    const value = this.small();
+    return value >= 0 ? String(value) : BigInt.asIntN(64, this.big()).toString();
+  }
+
+  uint64(): string {
+    const value = this.small();
+    return value >= 0 ? String(value) : BigInt.asUintN(64, this.big()).toString();
+  }
+
+  int32(): number {
+    const value = this.small();
+    return value >= 0 ? value | 0 : Number(BigInt.asIntN(32, this.big()));
+  }
+
+  uint32(): number {
+    const value = this.small();
+    return value >= 0 ? value >>> 0 : Number(BigInt.asUintN(32, this.big()));
+  }
+
+  text(): string {
+    const n = this.uint();
+    if (this.pos + n > this.bytes.length) throw new Error('truncated Host message');
+    const value = Buffer.from(this.bytes.buffer, this.bytes.byteOffset + this.pos, n).toString('utf8');
+    this.pos += n;
+    return value;
+  }
+
+  skip(wireType: number): void {
     switch (wireType) {
       case 0:
-        smallVarint();
+        this.uint();
         return;
       case 1:
-        pos += 8;
+        this.pos += 8;
         return;
       case 2:
-        pos += length();
+        this.pos += this.uint();
         return;
       case 5:
-        pos += 4;
+        this.pos += 4;
         return;
       default:
         throw new Error(`unsupported wire type ${wireType} in Host message`);
