@@ -7,6 +7,9 @@ import { createAppServiceController } from './controllers/app-service/app-servic
 import { fileIdentityProvider, sentryIdentityProvider, type IdentityProvider } from './identity/file-identity.js';
 import { leaderOnly } from './leader-election.js';
 import { createOperatorMetrics } from './metrics.js';
+import { componentStatusController } from './controllers/component-status/component-status-controller.js';
+import { localServingCertificate } from './webhooks/local-serving-certificate.js';
+import { webhookRegistrationRunners } from './webhooks/webhook-registration.js';
 import { webhookServer } from './webhooks/webhook-server.js';
 import type { OperatorOptions } from './options.js';
 import { createResourceCaches, kubernetesSecretReader } from './resources/resource-caches.js';
@@ -41,11 +44,14 @@ export function createOperator(options: OperatorOptions, deps: OperatorDeps): Op
       ? fileIdentityProvider({ ...options.identity, tls, expectedSpiffeId: spiffeId, logger: logger.child({ component: 'identity' }) })
       : sentryIdentityProvider({ ...options.identity, tls, trustDomain: options.trustDomain, namespace: options.namespace, logger: logger.child({ component: 'identity' }) });
   const resources = createResourceCaches(kubeConfig, logger.child({ component: 'cache' }), options.watchNamespace);
-  // Controllers, registered explicitly.
-  const controllers: Runner[] = [];
-  const appService = options.serviceReconciler.enabled ? createAppServiceController({ kubeConfig, metrics, logger, workers: options.serviceReconciler.workers, watchNamespace: options.watchNamespace }) : undefined;
-  if (appService) controllers.push(...appService.runners);
+  // The workload caches also feed the webhook's and the status's app ids, so
+  // they run even with the Service reconciler off.
+  const appService = createAppServiceController({ kubeConfig, metrics, logger, workers: options.serviceReconciler.workers, watchNamespace: options.watchNamespace });
   const readSecret = kubernetesSecretReader(kubeConfig);
+  const clusterFacts = { appIds: (namespace: string) => appService.appIds(namespace), secretExists: async (namespace: string, name: string) => (await readSecret(namespace, name)) !== undefined };
+  const registration = options.webhook.registration;
+  // With --webhook-registration=url the webhooks serve a local certificate (see local-serving-certificate.ts).
+  const webhookTls = registration.mode === 'url' ? localWebhookTls(registration.baseUrl, options.namespace) : tls;
   const webhooks: Runner = async (webhookSignal) => {
     // A runner that ends stops the group: with webhooks off, idle until shutdown.
     if (!options.webhook.enabled) return untilAborted(webhookSignal);
@@ -53,10 +59,47 @@ export function createOperator(options: OperatorOptions, deps: OperatorDeps): Op
     await webhookServer({
       host: options.webhook.host || undefined,
       port: options.webhook.port,
-      tls,
-      deps: { logger: logger.child({ component: 'webhook' }), readSecret, appIds: (namespace) => appService?.appIds(namespace) ?? new Set() },
+      tls: webhookTls,
+      deps: { logger: logger.child({ component: 'webhook' }), readSecret, appIds: (namespace) => appService.appIds(namespace) },
     })(webhookSignal);
   };
+
+  // Every runner that writes to the API server; only the leader runs them.
+  const writers: Runner[] = [];
+  if (options.serviceReconciler.enabled) writers.push(appService.reconciler);
+  if (registration.mode !== 'none') {
+    writers.push(
+      ...webhookRegistrationRunners({
+        kubeConfig,
+        registration,
+        namespace: options.namespace,
+        watchNamespace: options.watchNamespace,
+        caBundle: () => webhookTls.trustAnchorsPem,
+        onCaBundleChange: (listener) => {
+          const onCa = (): void => listener();
+          webhookTls.addCaCertificateListener(onCa);
+          return () => webhookTls.removeCaCertificateListener(onCa);
+        },
+        logger,
+        onError: (code) => metrics.reconcileErrors.inc({ controller: 'webhook-registration', code }),
+      }),
+    );
+  }
+  if (options.componentStatus.enabled) {
+    writers.push(
+      componentStatusController({
+        kubeConfig,
+        components: resources.stores.Component,
+        feed: resources.feeds.Component,
+        facts: clusterFacts,
+        runningAppIds: (namespace) => appService.appIds(namespace, { running: true }),
+        onWorkloadChange: (listener) => appService.onWorkloadChange(listener),
+        waitUntilReady: async (readySignal) => (await resources.waitUntilReady(readySignal)) && (await appService.waitUntilReady(readySignal)),
+        metrics,
+        logger,
+      }),
+    );
+  }
 
   return {
     async run(signal) {
@@ -94,7 +137,12 @@ export function createOperator(options: OperatorOptions, deps: OperatorDeps): Op
       };
 
       logger.info({ spiffeId, watchNamespace: options.watchNamespace ?? '(all)' }, 'starting operator');
-      await runAll(signal, [...admin, identity.runner, ...resources.caches.map((cache) => cache.runner), api, webhooks, ...leaderOnly(controllers, { election: options.leaderElection, namespace: options.namespace, kubeConfig, registry, logger })]);
+      await runAll(signal, [...admin, identity.runner, ...resources.caches.map((cache) => cache.runner), ...appService.caches, api, webhooks, ...leaderOnly(writers, { election: options.leaderElection, namespace: options.namespace, kubeConfig, registry, logger })]);
     },
   };
+}
+
+function localWebhookTls(baseUrl: string, namespace: string): TlsMaterial {
+  const serving = localServingCertificate(new URL(baseUrl).hostname, namespace);
+  return new TlsMaterial({ identity: serving.identity, trustAnchorsPem: serving.caBundlePem });
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { InvalidInputError, parseFlags, type FlagSpec, type FlagValues } from '@tsdapr/runtime';
@@ -24,6 +25,15 @@ export const OPERATOR_FLAGS = {
   'disable-service-reconciler': { type: 'bool', default: false, help: 'do not create <app-id>-dapr Services' },
   'service-reconciler-workers': { type: 'int', default: 4, help: 'concurrent Service reconciles' },
   'enable-webhooks': { type: 'bool', default: true, env: 'ENABLE_WEBHOOKS', help: 'serve the conversion and validating webhooks' },
+  'webhook-registration': {
+    type: 'string',
+    default: 'service',
+    help: "how the API server reaches the webhooks: 'service' (Service --webhook-service-name in --namespace, port 443; caBundle: the trust anchors), 'url' (--webhook-url; a local serving certificate), or 'none' (register nothing)",
+  },
+  'webhook-service-name': { type: 'string', default: 'dapr-webhook', help: "the Service in front of the webhook port (--webhook-registration=service)" },
+  'webhook-url': { type: 'string', default: '', help: 'base URL of the webhooks for --webhook-registration=url (default https://localhost:<webhook-port>); the host must be a DNS name' },
+  'validating-webhook-configuration-name': { type: 'string', default: 'dapr-operator', help: 'the ValidatingWebhookConfiguration the operator creates and keeps current' },
+  'disable-component-status': { type: 'bool', default: false, help: 'do not write status.conditions and status.appsInScope on Components' },
   'disable-leader-election': { type: 'bool', default: false, help: 'run the writers (Service reconciler, Component status, webhook registration) without holding the Lease operator.dapr.io; only safe with one replica' },
   'leader-election-lease-duration': { type: 'duration', default: '15s', help: 'how long a leader that stopped renewing keeps the Lease operator.dapr.io' },
   'leader-election-renew-deadline': { type: 'duration', default: '10s', help: 'the leader stops writing when it could not renew the Lease for this long' },
@@ -39,9 +49,16 @@ export interface Listen {
   readonly port: number;
 }
 
+/** How the API server is told to call the webhooks (`/convert`, `/validate`). */
+export type WebhookRegistration =
+  | { readonly mode: 'service'; readonly serviceName: string; readonly validatingConfigurationName: string }
+  | { readonly mode: 'url'; readonly baseUrl: string; readonly validatingConfigurationName: string }
+  | { readonly mode: 'none' };
+
 export interface OperatorOptions {
   readonly api: Listen;
-  readonly webhook: Listen & { readonly enabled: boolean };
+  readonly webhook: Listen & { readonly enabled: boolean; readonly registration: WebhookRegistration };
+  readonly componentStatus: { readonly enabled: boolean };
   readonly healthz: Listen;
   readonly metrics: Listen & { readonly enabled: boolean };
   readonly trustDomain: string;
@@ -71,10 +88,12 @@ export function parseOperatorOptions(argv: readonly string[], env: Readonly<Reco
   if (Boolean(flags['tls-cert-file']) !== Boolean(flags['tls-key-file'])) {
     throw new InvalidInputError('invalid_flag', '--tls-cert-file and --tls-key-file go together; without both, the operator gets its SVID (spiffe://<trust-domain>/ns/<namespace>/dapr-operator) from Sentry');
   }
+  const registration = webhookRegistration(flags);
   if (flags['service-reconciler-workers'] < 1) throw new InvalidInputError('invalid_flag', '--service-reconciler-workers must be at least 1');
   return {
     api: { host: flags['api-listen-address'], port: flags['api-port'] },
-    webhook: { host: flags['webhook-listen-address'], port: flags['webhook-port'], enabled: flags['enable-webhooks'] },
+    webhook: { host: flags['webhook-listen-address'], port: flags['webhook-port'], enabled: flags['enable-webhooks'], registration },
+    componentStatus: { enabled: !flags['disable-component-status'] },
     healthz: { host: flags['healthz-listen-address'], port: flags['healthz-port'] },
     metrics: { host: flags['metrics-listen-address'], port: flags['metrics-port'], enabled: flags['enable-metrics'] },
     trustDomain: flags['trust-domain'],
@@ -88,6 +107,26 @@ export function parseOperatorOptions(argv: readonly string[], env: Readonly<Reco
     kubeconfigPath: flags.kubeconfig || undefined,
     logLevel,
   };
+}
+
+function webhookRegistration(flags: FlagValues<typeof OPERATOR_FLAGS>): WebhookRegistration {
+  const validatingConfigurationName = flags['validating-webhook-configuration-name'];
+  const mode = flags['webhook-registration'];
+  // Upstream: ENABLE_WEBHOOKS=false disables the webhooks and their registration.
+  if (!flags['enable-webhooks'] || mode === 'none') return { mode: 'none' };
+  if (mode === 'service') return { mode, serviceName: flags['webhook-service-name'], validatingConfigurationName };
+  if (mode !== 'url') throw new InvalidInputError('invalid_flag', `--webhook-registration must be service, url or none, got "${mode}"`);
+  const raw = flags['webhook-url'] || `https://localhost:${flags['webhook-port']}`;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new InvalidInputError('invalid_flag', `--webhook-url must be an https:// URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'https:') throw new InvalidInputError('invalid_flag', `--webhook-url must be an https:// URL, got "${raw}"`);
+  // The local serving certificate carries DNS names only.
+  if (isIP(url.hostname.replace(/^\[|\]$/g, '')) !== 0) throw new InvalidInputError('invalid_flag', `--webhook-url must name a host such as localhost, not an IP address, got "${raw}"`);
+  return { mode, baseUrl: `${url.protocol}//${url.host}${url.pathname.replace(/\/$/, '')}`, validatingConfigurationName };
 }
 
 /** Upstream's Lease name (controller-runtime's LeaderElectionID). */

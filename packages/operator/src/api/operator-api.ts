@@ -10,7 +10,7 @@ import { authorizeCaller, type Caller } from './caller.js';
 
 /** Read access to one kind's informer cache. */
 export interface ResourceStore {
-  list(namespace: string): DaprResource[];
+  list(namespace?: string): DaprResource[];
   get(namespace: string, name: string): DaprResource | undefined;
 }
 

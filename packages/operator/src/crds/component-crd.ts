@@ -63,7 +63,7 @@ export function componentSchema(): JsonSchema {
       ),
       status: obj({
         conditions: arr(condition(), { maxItems: 32 }),
-        appsInScope: arr(str({ maxLength: 63 }), { description: 'App IDs in scope that currently run in the namespace.' }),
+        appsInScope: arr(str({ maxLength: 63 }), { maxItems: 1024, description: 'App IDs in scope whose Dapr-enabled Deployment or StatefulSet in the namespace is scaled above zero.' }),
       }),
     },
     { description: 'Component describes a Dapr component.' },
@@ -86,7 +86,9 @@ export function componentCrd(): CustomResourceDefinition {
           { name: 'Type', type: 'string', jsonPath: '.spec.type' },
           { name: 'Version', type: 'string', jsonPath: '.spec.version' },
           { name: 'Scopes', type: 'string', jsonPath: '.scopes' },
-          { name: 'Valid', type: 'string', jsonPath: '.status.conditions[?(@.type=="Valid")].status', priority: 1 },
+          // Beyond upstream: the status the operator writes.
+          { name: 'Valid', type: 'string', jsonPath: '.status.conditions[?(@.type=="Valid")].status' },
+          { name: 'Apps', type: 'string', jsonPath: '.status.appsInScope', description: 'App IDs in scope whose Dapr-enabled workload is scaled above zero' },
           AGE_COLUMN,
         ],
       },

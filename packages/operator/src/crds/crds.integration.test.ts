@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { createTestNamespace, requireTestCluster, testKubeConfig, type TestNamespace } from '@tsdapr/e2e-harness';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { AdmissionregistrationV1Api, AppsV1Api, CustomObjectsApi, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
+import { createTestNamespace, pollUntil, requireTestCluster, testKubeConfig, type TestNamespace } from '@tsdapr/e2e-harness';
 import { kubeStatusOf } from '@tsdapr/kube';
 import { installCrds } from '../test-support/install-crds.js';
 import { kubeRequest, statusMessage } from '../test-support/kube-http.js';
+import { startOperatorProcess, type OperatorProcess } from '../test-support/operator-process.js';
+import { createTestPki } from '../test-support/test-identities.js';
 
 type Body = Record<string, unknown>;
 
@@ -128,3 +131,198 @@ async function fetchTable(kubeConfig: KubeConfig, path: string): Promise<Table> 
   assert.equal(response.status, 200, statusMessage(response));
   return response.body as Table;
 }
+
+const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+const WAIT = { timeoutMs: 30_000 } as const;
+
+interface ConversionClient {
+  url?: string;
+  service?: { namespace: string; name: string; path: string; port: number };
+  caBundle?: string;
+}
+
+async function conversionClient(kubeConfig: KubeConfig): Promise<ConversionClient | undefined> {
+  const crd = await kubeRequest(kubeConfig, 'GET', `${CRDS}/subscriptions.dapr.io`);
+  return (crd.body as { spec?: { conversion?: { webhook?: { clientConfig?: ConversionClient } } } }).spec?.conversion?.webhook?.clientConfig;
+}
+
+function daprDeployment(name: string, appId: string, replicas: number): V1Deployment {
+  return {
+    metadata: { name },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name }, annotations: { 'dapr.io/enabled': 'true', 'dapr.io/app-id': appId } }, spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] } },
+    },
+  };
+}
+
+/**
+ * The operator registers its webhooks (by URL, as `pnpm start` does) and the
+ * real API server calls them: Subscription conversion both ways, Component
+ * denials and warnings, and the Component status the leader writes.
+ */
+describe('webhooks the operator registers with the API server', () => {
+  let kubeConfig: KubeConfig;
+  let ns: TestNamespace;
+  let operator: OperatorProcess | undefined;
+  let configName: string;
+  const componentsPath = (): string => `/apis/dapr.io/v1alpha1/namespaces/${ns.name}/components`;
+
+  before(async () => {
+    const kubeconfigPath = requireTestCluster();
+    kubeConfig = testKubeConfig();
+    await installCrds(kubeConfig);
+    ns = await createTestNamespace('webhooks');
+    configName = `tsdapr-it-${ns.name}`;
+    await kubeConfig.makeApiClient(AppsV1Api).createNamespacedDeployment({ namespace: ns.name, body: daprDeployment('orders', 'orders', 1) });
+    const files = createTestPki().writeOperatorFiles(`spiffe://cluster.local/ns/${ns.name}/dapr-operator`);
+    operator = await startOperatorProcess({
+      args: [
+        '--kubeconfig', kubeconfigPath, '--tls-cert-file', files.certFile, '--tls-key-file', files.keyFile, '--trust-anchors-file', files.trustAnchorsFile,
+        '--watch-namespace', ns.name, '--webhook-registration', 'url', '--validating-webhook-configuration-name', configName, '--disable-service-reconciler',
+      ],
+      // Its own control-plane namespace: its Lease does not compete with other tests' operators.
+      env: { NAMESPACE: ns.name },
+    });
+    // The API server picks a new configuration up asynchronously: a dry run shows when the webhook answers.
+    await pollUntil('the API server calling the validating webhook', async () => {
+      const dry = await kubeRequest(kubeConfig, 'POST', `${componentsPath()}?dryRun=All`, component({ type: 'state.in-memory', version: 'v1', metadata: [{ name: 'a', value: '1' }, { name: 'a', value: '2' }] }));
+      return dry.status === 422 || dry.status === 400 || dry.status === 403 ? true : undefined;
+    }, WAIT);
+  });
+  after(async () => {
+    await operator?.stop();
+    await kubeConfig.makeApiClient(AdmissionregistrationV1Api).deleteValidatingWebhookConfiguration({ name: configName }).catch(() => undefined);
+    await ns?.cleanup();
+  });
+
+  test('the Subscription CRD and the ValidatingWebhookConfiguration point at the webhook and trust its CA', async () => {
+    const client = await pollUntil('the conversion client of subscriptions.dapr.io', async () => {
+      const current = await conversionClient(kubeConfig);
+      return current?.url === `https://localhost:${operator!.webhookPort}/convert` ? current : undefined;
+    }, WAIT);
+    assert.equal(client.service, undefined, 'the URL replaces the Service');
+    assert.match(Buffer.from(client.caBundle ?? '', 'base64').toString('utf8'), /BEGIN CERTIFICATE/);
+    const config = await kubeConfig.makeApiClient(AdmissionregistrationV1Api).readValidatingWebhookConfiguration({ name: configName });
+    const webhook = config.webhooks?.[0];
+    assert.equal(webhook?.clientConfig.url, `https://localhost:${operator!.webhookPort}/validate`);
+    assert.equal(webhook?.clientConfig.caBundle, client.caBundle, 'one serving CA for both');
+    assert.equal(webhook?.failurePolicy, 'Ignore');
+    assert.deepEqual(webhook?.namespaceSelector?.matchLabels, { 'kubernetes.io/metadata.name': ns.name });
+  });
+
+  test('a v1alpha1 Subscription reads back as v2alpha1, and a v2alpha1 one as v1alpha1 (conversion through our webhook)', async () => {
+    const subscriptions = (version: string): string => `/apis/dapr.io/${version}/namespaces/${ns.name}/subscriptions`;
+    await pollUntil('the conversion client', async () => ((await conversionClient(kubeConfig))?.url?.endsWith('/convert') ? true : undefined), WAIT);
+    const v1 = await kubeRequest(kubeConfig, 'POST', subscriptions('v1alpha1'), { apiVersion: 'dapr.io/v1alpha1', kind: 'Subscription', metadata: { name: 'from-v1' }, spec: { pubsubname: 'pubsub', topic: 'orders', route: '/orders' }, scopes: ['orders'] });
+    assert.equal(v1.status, 201, statusMessage(v1));
+    const asV2 = await kubeRequest(kubeConfig, 'GET', `${subscriptions('v2alpha1')}/from-v1`);
+    assert.equal(asV2.status, 200, statusMessage(asV2));
+    assert.deepEqual((asV2.body as Body)['spec'], { pubsubname: 'pubsub', topic: 'orders', routes: { default: '/orders' } });
+
+    const v2 = await kubeRequest(kubeConfig, 'POST', subscriptions('v2alpha1'), {
+      apiVersion: 'dapr.io/v2alpha1', kind: 'Subscription', metadata: { name: 'from-v2' },
+      spec: { pubsubname: 'pubsub', topic: 'payments', routes: { rules: [{ match: 'event.type == "big"', path: '/big' }], default: '/payments' } },
+    });
+    assert.equal(v2.status, 201, statusMessage(v2));
+    const asV1 = await kubeRequest(kubeConfig, 'GET', `${subscriptions('v1alpha1')}/from-v2`);
+    assert.equal(asV1.status, 200, statusMessage(asV1));
+    assert.equal((asV1.body as { apiVersion: string }).apiVersion, 'dapr.io/v1alpha1');
+    assert.deepEqual((asV1.body as Body)['spec'], { pubsubname: 'pubsub', topic: 'payments', route: '/payments' });
+  });
+
+  test('a Component with the same metadata name twice is denied with a message naming the field', async () => {
+    const response = await kubeRequest(kubeConfig, 'POST', componentsPath(), component({ type: 'state.redis', version: 'v1', metadata: [{ name: 'redisHost', value: 'a:6379' }, { name: 'redisHost', value: 'b:6379' }] }, { metadata: { name: 'twice' } }));
+    assert.notEqual(response.status, 201);
+    assert.match(statusMessage(response), /admission webhook "components.validation.dapr.io" denied the request: spec.metadata\[1\].name: "redisHost" is already set by spec.metadata\[0\]; remove one of the two entries/);
+  });
+
+  test('a Component the webhook warns about is admitted, with the warnings visible to the client', async () => {
+    const response = await kubeRequest(
+      kubeConfig,
+      'POST',
+      componentsPath(),
+      component({ type: 'state.redis', version: 'v1', metadata: [{ name: 'redisPassword', secretKeyRef: { name: 'missing', key: 'pw' } }] }, { metadata: { name: 'warned' }, scopes: ['ordres'] }),
+    );
+    assert.equal(response.status, 201, statusMessage(response));
+    assert.equal(response.warnings.length, 2, response.warnings.join(' | '));
+    assert.match(response.warnings[0] ?? '', /scopes: no Dapr-enabled workload in this namespace has app id "ordres"/);
+    assert.match(response.warnings[1] ?? '', /spec.metadata\[0\].secretKeyRef: Secret "missing" does not exist in this namespace/);
+  });
+
+  test('a CEL rule still rejects first, with its message', async () => {
+    const response = await kubeRequest(kubeConfig, 'POST', componentsPath(), component({ type: 'redis', version: 'v1' }, { metadata: { name: 'cel' } }));
+    assert.equal(response.status, 422);
+    assert.match(statusMessage(response), /spec.type "redis" must start with a component category/);
+  });
+
+  test('Component status: Valid and the running app ids in scope, written by the operator and shown by kubectl get', async () => {
+    const body = component({ type: 'state.in-memory', version: 'v1' }, { metadata: { name: 'statestore' }, scopes: ['orders', 'checkout'] });
+    const created = await kubeRequest(kubeConfig, 'POST', componentsPath(), body);
+    assert.equal(created.status, 201, statusMessage(created));
+    type Status = { conditions?: Array<{ type: string; status: string; reason: string; message: string }>; appsInScope?: string[] };
+    const statusOf = async (): Promise<Status | undefined> => ((await kubeRequest(kubeConfig, 'GET', `${componentsPath()}/statestore`)).body as { status?: Status }).status;
+    const first = await pollUntil('the status of statestore', async () => {
+      const status = await statusOf();
+      return status?.appsInScope?.includes('orders') ? status : undefined;
+    }, WAIT);
+    assert.deepEqual(first.appsInScope, ['orders']);
+    const valid = first.conditions?.find((c) => c.type === 'Valid');
+    assert.deepEqual([valid?.status, valid?.reason], ['True', 'ValidWithWarnings']);
+    assert.match(valid?.message ?? '', /no Dapr-enabled workload in this namespace has app id "checkout"/);
+    const running = first.conditions?.find((c) => c.type === 'AppsRunning');
+    assert.deepEqual([running?.status, running?.message], ['True', 'running: orders; not running: checkout']);
+
+    const table = await fetchTable(kubeConfig, `${componentsPath()}/statestore`);
+    const names = table.columnDefinitions.map((column) => column.name);
+    assert.equal(table.rows[0]?.cells[names.indexOf('Valid')], 'True');
+    assert.match(String(table.rows[0]?.cells[names.indexOf('Apps')]), /orders/);
+
+    // Scaled to zero: no app in scope runs any more.
+    const apps = kubeConfig.makeApiClient(AppsV1Api);
+    const deployment = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'orders' });
+    deployment.spec!.replicas = 0;
+    await apps.replaceNamespacedDeployment({ namespace: ns.name, name: 'orders', body: deployment });
+    const second = await pollUntil('AppsRunning=False after scaling to zero', async () => {
+      const status = await statusOf();
+      return status?.conditions?.find((c) => c.type === 'AppsRunning')?.status === 'False' ? status : undefined;
+    }, WAIT);
+    assert.deepEqual(second.appsInScope, []);
+  });
+
+  test('in Service mode the CRD points at dapr-webhook.<namespace> and its caBundle follows the trust anchors', async () => {
+    await operator?.stop();
+    operator = undefined;
+    const pki = createTestPki();
+    const files = pki.writeOperatorFiles(`spiffe://cluster.local/ns/${ns.name}/dapr-operator`);
+    const serviceMode = await startOperatorProcess({
+      args: [
+        '--kubeconfig', requireTestCluster(), '--tls-cert-file', files.certFile, '--tls-key-file', files.keyFile, '--trust-anchors-file', files.trustAnchorsFile,
+        '--watch-namespace', ns.name, '--validating-webhook-configuration-name', configName, '--disable-service-reconciler', '--disable-component-status',
+      ],
+      // Its own control-plane namespace: its Lease does not compete with other tests' operators.
+      env: { NAMESPACE: ns.name },
+    });
+    try {
+      const encoded = (pem: string): string => Buffer.from(pem).toString('base64');
+      const client = await pollUntil('the conversion client in Service mode', async () => {
+        const current = await conversionClient(kubeConfig);
+        return current?.service && current.caBundle === encoded(pki.trustAnchorsPem) ? current : undefined;
+      }, WAIT);
+      assert.deepEqual(client.service, { namespace: ns.name, name: 'dapr-webhook', path: '/convert', port: 443 });
+      assert.equal(client.url, undefined);
+
+      // A second root added to the anchors file (the first step of a root rotation).
+      const rotated = `${readFileSync(files.trustAnchorsFile, 'utf8')}${createTestPki().trustAnchorsPem}`;
+      writeFileSync(files.trustAnchorsFile, rotated);
+      await pollUntil('the caBundles to follow the anchors', async () => {
+        const crd = await conversionClient(kubeConfig);
+        const config = await kubeConfig.makeApiClient(AdmissionregistrationV1Api).readValidatingWebhookConfiguration({ name: configName });
+        return crd?.caBundle === encoded(rotated) && config.webhooks?.[0]?.clientConfig.caBundle === encoded(rotated) && config.webhooks[0].clientConfig.service?.name === 'dapr-webhook' ? true : undefined;
+      }, WAIT);
+    } finally {
+      await serviceMode.stop();
+    }
+  });
+});

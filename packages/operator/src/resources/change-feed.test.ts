@@ -25,3 +25,17 @@ test('the change feed carries the old object, drops unchanged resyncs and seeded
     ['DELETED', '2', '2'],
   ]);
 });
+
+test('an update that only changed status (the operator writing Component status) is not news', () => {
+  const feed = new ChangeFeed();
+  const seen: ResourceChange[] = [];
+  feed.subscribe((change) => seen.push(change));
+  const v1 = component('c', withVersion('1'));
+  feed.handle({ type: 'add', object: v1 });
+  feed.handle({ type: 'update', object: { ...v1, metadata: { ...v1.metadata, resourceVersion: '2', managedFields: [{ manager: 'x' }] }, status: { conditions: [{ type: 'Valid', status: 'True' }] } } });
+  feed.handle({ type: 'update', object: { ...v1, metadata: { ...v1.metadata, resourceVersion: '3' }, scopes: ['a'] } });
+  assert.deepEqual(seen.map((c) => [c.type, c.current.metadata?.resourceVersion]), [
+    ['CREATED', '1'],
+    ['UPDATED', '3'],
+  ]);
+});

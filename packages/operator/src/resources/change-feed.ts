@@ -5,7 +5,8 @@ import type { ResourceChange } from './scoped-event.js';
 /**
  * Turns informer events into changes carrying the old object (the informer
  * gives only the new one), and drops resyncs and replays whose
- * resourceVersion did not move (upstream's resync filter). One feed per kind.
+ * resourceVersion did not move (upstream's resync filter), and updates that
+ * only touched `status`. One feed per kind.
  */
 export class ChangeFeed {
   private readonly lastSeen = new Map<string, DaprResource>();
@@ -44,8 +45,19 @@ export class ChangeFeed {
       case 'update': {
         this.lastSeen.set(key, event.object);
         if (old && old.metadata?.resourceVersion === event.object.metadata?.resourceVersion) return undefined;
+        // A status write (the operator's own Component status) is no news to a sidecar.
+        if (old && event.type === 'update' && sameExceptStatus(old, event.object)) return undefined;
         return { type: old ? 'UPDATED' : 'CREATED', old, current: event.object };
       }
     }
   }
+}
+
+/** Equal but for `status` and the metadata every write changes. */
+function sameExceptStatus(a: DaprResource, b: DaprResource): boolean {
+  const strip = ({ status: _status, metadata, ...rest }: DaprResource): unknown => {
+    const { resourceVersion: _rv, managedFields: _mf, ...meta } = metadata ?? {};
+    return { ...rest, metadata: meta };
+  };
+  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
 }

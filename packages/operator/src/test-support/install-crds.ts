@@ -13,8 +13,10 @@ export async function installCrds(kubeConfig: KubeConfig, patch: (crd: CustomRes
     let response = await kubeRequest(kubeConfig, 'POST', CRDS, crd);
     for (let attempt = 0; response.status === 409 && attempt < 5; attempt++) {
       const current = await kubeRequest(kubeConfig, 'GET', `${CRDS}/${name}`);
-      const resourceVersion = (current.body as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion;
-      response = await kubeRequest(kubeConfig, 'PUT', `${CRDS}/${name}`, { ...crd, metadata: { ...crd.metadata, resourceVersion } });
+      const live = current.body as { metadata?: { resourceVersion?: string }; spec?: { conversion?: { webhook?: { clientConfig?: { caBundle?: string } } } } };
+      // Keep a conversion client an operator registered: test files run in parallel.
+      const conversion = live.spec?.conversion?.webhook?.clientConfig?.caBundle ? live.spec.conversion : crd.spec.conversion;
+      response = await kubeRequest(kubeConfig, 'PUT', `${CRDS}/${name}`, { ...crd, metadata: { ...crd.metadata, resourceVersion: live.metadata?.resourceVersion }, spec: { ...crd.spec, ...(conversion ? { conversion } : {}) } });
     }
     if (response.status >= 300) throw new Error(`installing CRD ${name}: HTTP ${response.status}: ${statusMessage(response)}`);
     await pollUntil(`CRD ${name} established`, async () => {

@@ -4,6 +4,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 export interface RawResponse {
   readonly status: number;
   readonly body: unknown;
+  /** `Warning` headers (admission warnings), in order. */
+  readonly warnings: string[];
 }
 
 /**
@@ -36,7 +38,8 @@ export async function kubeRequest(kubeConfig: KubeConfig, method: string, path: 
             // Not JSON: keep the text.
             parsed = text;
           }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
+          const warning = res.headers['warning'];
+          resolve({ status: res.statusCode ?? 0, body: parsed, warnings: warningTexts(warning === undefined ? [] : Array.isArray(warning) ? warning : [warning]) });
         });
       },
     );
@@ -50,4 +53,13 @@ export function statusMessage(response: RawResponse): string {
   const body = response.body as { message?: unknown } | string;
   if (typeof body === 'string') return body;
   return typeof body.message === 'string' ? body.message : JSON.stringify(body);
+}
+
+/** The text of `299 - "text"` Warning headers (Node joins repeated ones with ", "). */
+function warningTexts(headers: readonly string[]): string[] {
+  const texts: string[] = [];
+  for (const header of headers) {
+    for (const match of header.matchAll(/\d{3} \S+ "((?:[^"\\]|\\.)*)"/g)) texts.push((match[1] ?? '').replace(/\\(.)/g, '$1'));
+  }
+  return texts;
 }

@@ -51,3 +51,32 @@ export function validateComponent(component: { spec?: { metadata?: Entry[] }; sc
   }
   return { warnings };
 }
+
+export interface ClusterFacts {
+  /** Whether a Secret exists (undefined when not); may throw when the API cannot be asked. */
+  readonly secretExists: (namespace: string, name: string) => Promise<boolean>;
+  readonly appIds: (namespace: string) => ReadonlySet<string>;
+}
+
+/**
+ * `validateComponent` with its facts gathered from the cluster: the one
+ * check the validating webhook and the Component status share. When Secrets
+ * cannot be read, it admits with a warning rather than block writes.
+ */
+export async function validateComponentInCluster(
+  component: Parameters<typeof validateComponent>[0],
+  namespace: string,
+  facts: ClusterFacts,
+): Promise<ValidationResult & { readonly secretsChecked: boolean }> {
+  const names = [...new Set((component.spec?.metadata ?? []).map((e) => e.secretKeyRef?.name).filter((n): n is string => !!n))];
+  const appIds = facts.appIds(namespace);
+  try {
+    const found = await Promise.all(names.map(async (name) => [name, await facts.secretExists(namespace, name)] as const));
+    const existing = new Set(found.filter(([, ok]) => ok).map(([name]) => name));
+    return { ...validateComponent(component, { appIds, secretExists: (name) => existing.has(name) }), secretsChecked: true };
+  } catch {
+    // The caller logs the API failure; the verdict says it was not checked.
+    const result = validateComponent(component, { appIds, secretExists: () => true });
+    return { ...result, warnings: [...result.warnings, 'could not check that referenced Secrets exist'], secretsChecked: false };
+  }
+}

@@ -4,7 +4,7 @@ import express, { type Request, type Response } from 'express';
 import type { TlsMaterial } from '@tsdapr/grpc';
 import type { Logger, Runner } from '@tsdapr/runtime';
 import type { SecretReader } from '../resources/secret-resolution.js';
-import { validateComponent } from './component-validation.js';
+import { validateComponentInCluster } from './component-validation.js';
 import { handleConversionReview } from './subscription-conversion.js';
 
 export interface WebhookDeps {
@@ -37,18 +37,21 @@ export function webhookApp(deps: WebhookDeps): express.Express {
     if (!request?.object || request.kind?.kind !== 'Component') return respond(true, []);
     const namespace = request.namespace ?? '';
     const component = request.object;
-    const names = [...new Set((component.spec?.metadata ?? []).map((e) => e.secretKeyRef?.name).filter((n): n is string => !!n))];
-    Promise.all(names.map(async (name) => [name, (await deps.readSecret(namespace, name)) !== undefined] as const))
-      .then((found) => {
-        const existing = new Set(found.filter(([, ok]) => ok).map(([name]) => name));
-        const result = validateComponent(component, { appIds: deps.appIds(namespace), secretExists: (name) => existing.has(name) });
-        respond(result.denied === undefined, result.warnings, result.denied);
-      })
+    validateComponentInCluster(component, namespace, {
+      appIds: deps.appIds,
+      secretExists: async (ns, name) => {
+        try {
+          return (await deps.readSecret(ns, name)) !== undefined;
+        } catch (err) {
+          deps.logger.warn({ err, namespace: ns, secret: name }, 'component validation could not read a Secret');
+          throw err;
+        }
+      },
+    })
+      .then((result) => respond(result.denied === undefined, result.warnings, result.denied))
       .catch((err: unknown) => {
-        // Cannot check Secrets: admit with a warning rather than block writes.
-        deps.logger.warn({ err }, 'component validation could not read Secrets');
-        const result = validateComponent(component, { appIds: deps.appIds(namespace), secretExists: () => true });
-        respond(result.denied === undefined, [...result.warnings, 'could not check that referenced Secrets exist'], result.denied);
+        deps.logger.error({ err }, 'component validation failed');
+        respond(true, ['the operator could not validate this Component']);
       });
   });
   return app;

@@ -39,6 +39,9 @@ function recordingApi(existing: V1Service[] = []): ServiceApi & { calls: string[
     replace: async (service) => {
       calls.push(`update ${service.metadata?.namespace}/${service.metadata?.name} rv=${service.metadata?.resourceVersion}`);
     },
+    delete: async (namespace, name, uid) => {
+      calls.push(`delete ${namespace}/${name} uid=${uid}`);
+    },
   };
 }
 
@@ -46,7 +49,8 @@ const withRv = (service: V1Service | undefined, rv: string): V1Service => ({ ...
 
 describe('app-service reconcile (table: the API calls made)', () => {
   const orders = deployment('orders', daprEnabled('orders'));
-  const cases: Array<{ name: string; workload: Workload | undefined; existing?: V1Service[]; calls: string[] }> = [
+  const owned = (appId: string): V1Service => ({ ...desiredService('Deployment', deployment('orders', daprEnabled(appId))), metadata: { ...desiredService('Deployment', deployment('orders', daprEnabled(appId)))?.metadata, uid: `svc-${appId}` } });
+  const cases: Array<{ name: string; workload: Workload | undefined; existing?: V1Service[]; owned?: V1Service[]; calls: string[] }> = [
     { name: 'workload gone: nothing (garbage collection)', workload: undefined, calls: [] },
     { name: 'workload being deleted: nothing', workload: deployment('orders', daprEnabled('orders'), deleting), calls: [] },
     { name: 'not Dapr-enabled: nothing', workload: deployment('orders', annotated('dapr.io/app-id', 'orders')), calls: [] },
@@ -61,14 +65,23 @@ describe('app-service reconcile (table: the API calls made)', () => {
       existing: [withRv(desiredService('Deployment', orders), '7')],
       calls: ['get ns1/orders-dapr', 'update ns1/orders-dapr rv=7'],
     },
+    { name: 'no longer Dapr-enabled: its Service is deleted (beyond upstream)', workload: deployment('orders', annotated('dapr.io/enabled', 'false'), annotated('dapr.io/app-id', 'orders')), owned: [owned('orders')], calls: ['delete ns1/orders-dapr uid=svc-orders'] },
+    { name: 'being deleted: its Service is left to garbage collection', workload: deployment('orders', deleting), owned: [owned('orders')], calls: [] },
+    {
+      name: 'app id changed: the old Service is deleted, the new one created',
+      workload: orders,
+      owned: [owned('orders-old'), owned('orders')],
+      calls: ['delete ns1/orders-old-dapr uid=svc-orders-old', 'get ns1/orders-dapr', 'create ns1/orders-dapr'],
+    },
   ];
   for (const c of cases) {
     test(c.name, async () => {
       const api = recordingApi(c.existing);
       const metrics = createOperatorMetrics(createMetricsRegistry());
-      const reconcile = appServiceReconciler({ workload: () => c.workload, services: api, metrics, logger: silentLogger() });
+      const reconcile = appServiceReconciler({ workload: () => c.workload, services: api, ownedServices: (namespace, uid) => (namespace === 'ns1' && uid === 'uid-orders' ? (c.owned ?? []) : []), metrics, logger: silentLogger() });
       await reconcile('Deployment/ns1/orders');
       assert.deepEqual(api.calls, c.calls);
+      if (c.calls.some((call) => call.startsWith('delete'))) assert.match(await metrics.serviceDeleted.get().then((m) => JSON.stringify(m.values)), /"app_id":"orders(-old)?"/);
     });
   }
 });

@@ -3,7 +3,7 @@ import { createInformerCache, isNotFound, KubeApiError, requestOptions, type Inf
 import type { Logger, Runner } from '@tsdapr/runtime';
 import type { OperatorMetrics } from '../../metrics.js';
 import { WorkQueue, type ReconcileResult } from '../work-queue.js';
-import { desiredService, serviceMatches, type Workload, type WorkloadKind } from './desired-service.js';
+import { APP_ID, DAPR_ENABLED, desiredService, isTruthy, serviceMatches, type Workload, type WorkloadKind } from './desired-service.js';
 
 export const CONTROLLER_NAME = 'app-service';
 
@@ -12,12 +12,16 @@ export interface ServiceApi {
   read(namespace: string, name: string): Promise<V1Service | undefined>;
   create(service: V1Service): Promise<void>;
   replace(service: V1Service): Promise<void>;
+  /** Deletes the Service only if it is still the object with `uid`. */
+  delete(namespace: string, name: string, uid: string): Promise<void>;
 }
 
 export interface AppServiceReconcilerDeps {
   readonly workload: (kind: WorkloadKind, namespace: string, name: string) => Workload | undefined;
   readonly services: ServiceApi;
-  readonly metrics: Pick<OperatorMetrics, 'serviceCreated' | 'serviceUpdated'>;
+  /** Dapr Services (label `dapr.io/enabled`) in a namespace whose controller is the workload with `uid`. */
+  readonly ownedServices: (namespace: string, uid: string) => V1Service[];
+  readonly metrics: Pick<OperatorMetrics, 'serviceCreated' | 'serviceUpdated' | 'serviceDeleted'>;
   readonly logger: Logger;
 }
 
@@ -32,8 +36,10 @@ function parseKey(key: string): { kind: WorkloadKind; namespace: string; name: s
 /**
  * Level-triggered: reads the workload from the cache; absent or being
  * deleted: nothing (garbage collection removes the Service through its owner
- * reference); not Dapr-enabled: nothing; otherwise creates the Service or
- * replaces it when it differs from the desired one.
+ * reference). Beyond upstream, which leaves them behind: a Dapr Service the
+ * workload controls but should not have (it is no longer Dapr-enabled, or its
+ * app id changed) is deleted. Then creates the Service or replaces it when it
+ * differs from the desired one.
  */
 export function appServiceReconciler(deps: AppServiceReconcilerDeps): (key: string) => Promise<ReconcileResult> {
   return async (key) => {
@@ -41,6 +47,12 @@ export function appServiceReconciler(deps: AppServiceReconcilerDeps): (key: stri
     const workload = deps.workload(kind, namespace, name);
     if (!workload || (workload.metadata as { deletionTimestamp?: unknown } | undefined)?.deletionTimestamp) return undefined;
     const desired = desiredService(kind, workload);
+    for (const stale of deps.ownedServices(namespace, workload.metadata?.uid ?? '')) {
+      if (stale.metadata?.name === desired?.metadata?.name) continue;
+      await deps.services.delete(namespace, stale.metadata?.name ?? '', stale.metadata?.uid ?? '');
+      deps.metrics.serviceDeleted.inc({ app_id: stale.metadata?.annotations?.[APP_ID] ?? '' });
+      deps.logger.info({ service: `${namespace}/${stale.metadata?.name}`, workload: key }, desired ? 'deleted the Dapr Service of a former app id' : 'deleted the Dapr Service of a workload no longer Dapr-enabled');
+    }
     if (!desired) return undefined;
     const serviceName = desired.metadata?.name ?? '';
     const appId = desired.metadata?.annotations?.['dapr.io/app-id'] ?? '';
@@ -84,23 +96,43 @@ export function kubernetesServiceApi(kubeConfig: KubeConfig): ServiceApi {
     replace: async (service) => {
       await core.replaceNamespacedService({ namespace: service.metadata?.namespace ?? '', name: service.metadata?.name ?? '', body: service }, options());
     },
+    delete: async (namespace, name, uid) => {
+      try {
+        await core.deleteNamespacedService({ namespace, name, body: { preconditions: { uid } } }, options());
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    },
   };
 }
 
 export interface AppServiceController {
-  readonly runners: Runner[];
-  /** App ids of Dapr-enabled workloads in a namespace, from the caches. */
-  appIds(namespace: string): Set<string>;
+  /** The workload and Dapr Service caches: read-only, run on every replica. */
+  readonly caches: Runner[];
+  /** The Service reconciler: writes, so it runs on the leader only. */
+  readonly reconciler: Runner;
+  waitUntilReady(signal: AbortSignal): Promise<boolean>;
+  /** App ids of Dapr-enabled workloads in a namespace, from the caches; `running`: only those scaled above zero. */
+  appIds(namespace: string, filter?: { running: boolean }): Set<string>;
+  /** Called with the namespace of every workload add, update and delete; returns an unsubscribe function. */
+  onWorkloadChange(listener: (namespace: string) => void): () => void;
 }
+
+const appIdOf = (workload: Workload): string | undefined => {
+  const annotations = workload.spec?.template?.metadata?.annotations ?? {};
+  return isTruthy(annotations[DAPR_ENABLED]) ? annotations[APP_ID] || undefined : undefined;
+};
 
 /**
  * Deployments and StatefulSets caches feed one work queue of keys. The caches
  * hold every workload (an annotation on the pod template cannot be selected
- * by the API server); only Dapr-enabled ones are ever queued.
+ * by the API server); only Dapr-enabled ones, and the owners of Dapr Services
+ * (a cache selected by the `dapr.io/enabled` label), are ever queued.
  */
 export function createAppServiceController(options: { kubeConfig: KubeConfig; metrics: OperatorMetrics; logger: Logger; workers: number; watchNamespace?: string | undefined }): AppServiceController {
   const logger = options.logger.child({ controller: CONTROLLER_NAME });
   const apps = options.kubeConfig.makeApiClient(AppsV1Api);
+  const core = options.kubeConfig.makeApiClient(CoreV1Api);
   const ns = options.watchNamespace;
   const deployments: InformerCache<V1Deployment> = createInformerCache<V1Deployment>({
     kubeConfig: options.kubeConfig,
@@ -116,33 +148,70 @@ export function createAppServiceController(options: { kubeConfig: KubeConfig; me
     path: ns ? `/apis/apps/v1/namespaces/${ns}/statefulsets` : '/apis/apps/v1/statefulsets',
     list: (signal) => (ns ? apps.listNamespacedStatefulSet({ namespace: ns }, requestOptions({ signal })) : apps.listStatefulSetForAllNamespaces({}, requestOptions({ signal }))),
   });
+  const labelSelector = `${DAPR_ENABLED}=true`;
+  const daprServices: InformerCache<V1Service> = createInformerCache<V1Service>({
+    kubeConfig: options.kubeConfig,
+    name: 'dapr-services',
+    logger,
+    labelSelector,
+    path: ns ? `/api/v1/namespaces/${ns}/services` : '/api/v1/services',
+    list: (signal) => (ns ? core.listNamespacedService({ namespace: ns, labelSelector }, requestOptions({ signal })) : core.listServiceForAllNamespaces({ labelSelector }, requestOptions({ signal }))),
+  });
+  const controllerOf = (service: V1Service): { kind: string; uid: string; name: string } | undefined => {
+    const owner = service.metadata?.ownerReferences?.find((o) => o.controller);
+    return owner && (owner.kind === 'Deployment' || owner.kind === 'StatefulSet') && owner.apiVersion === 'apps/v1' ? owner : undefined;
+  };
   const reconcile = appServiceReconciler({
     workload: (kind, namespace, name) => (kind === 'Deployment' ? deployments.get(namespace, name) : statefulSets.get(namespace, name)),
     services: kubernetesServiceApi(options.kubeConfig),
+    ownedServices: (namespace, uid) => daprServices.list(namespace).filter((service) => controllerOf(service)?.uid === uid),
     metrics: options.metrics,
     logger,
   });
   const queue = new WorkQueue({ name: CONTROLLER_NAME, reconcile, workers: options.workers, logger, onError: (_key, code) => options.metrics.reconcileErrors.inc({ controller: CONTROLLER_NAME, code }) });
+  const listeners = new Set<(namespace: string) => void>();
   const enqueue = (kind: WorkloadKind) => (event: { type: string; object: Workload }) => {
+    const namespace = event.object.metadata?.namespace ?? '';
+    for (const listener of listeners) listener(namespace);
     if (event.type === 'delete') return;
     const annotations = event.object.spec?.template?.metadata?.annotations;
-    if (!annotations?.['dapr.io/enabled']) return;
-    queue.add(workloadKey(kind, event.object.metadata?.namespace ?? '', event.object.metadata?.name ?? ''));
+    const name = event.object.metadata?.name ?? '';
+    // A workload no longer Dapr-enabled is queued while it still controls a Dapr Service.
+    const ownsDaprService = (): boolean => daprServices.list(namespace).some((service) => controllerOf(service)?.uid === event.object.metadata?.uid);
+    if (!annotations?.[DAPR_ENABLED] && !ownsDaprService()) return;
+    queue.add(workloadKey(kind, namespace, name));
   };
   deployments.onChange(enqueue('Deployment'));
   statefulSets.onChange(enqueue('StatefulSet'));
-  const workers: Runner = async (signal) => {
-    await Promise.all([deployments.waitUntilReady(signal), statefulSets.waitUntilReady(signal)]);
+  // A Dapr Service (re)appearing queues its workload: at start this finds
+  // Services left over while the operator was down.
+  daprServices.onChange((event) => {
+    const owner = controllerOf(event.object);
+    if (event.type === 'delete' || !owner) return;
+    queue.add(workloadKey(owner.kind as WorkloadKind, event.object.metadata?.namespace ?? '', owner.name));
+  });
+  const waitUntilReady = async (signal: AbortSignal): Promise<boolean> => (await Promise.all([deployments.waitUntilReady(signal), statefulSets.waitUntilReady(signal), daprServices.waitUntilReady(signal)])).every(Boolean);
+  const reconciler: Runner = async (signal) => {
+    if (!(await waitUntilReady(signal))) return;
     await queue.runner(signal);
   };
-  const appIds = (namespace: string): Set<string> => {
+  const appIds = (namespace: string, filter?: { running: boolean }): Set<string> => {
     const ids = new Set<string>();
     for (const workload of [...deployments.list(namespace), ...statefulSets.list(namespace)]) {
-      const annotations = workload.spec?.template.metadata?.annotations ?? {};
-      const id = annotations['dapr.io/app-id'];
-      if (id && annotations['dapr.io/enabled']) ids.add(id);
+      const id = appIdOf(workload);
+      // No kubelet or ready count is needed: scaled above zero is "runs".
+      if (id && (!filter?.running || (workload.spec?.replicas ?? 1) > 0)) ids.add(id);
     }
     return ids;
   };
-  return { runners: [deployments.runner, statefulSets.runner, workers], appIds };
+  return {
+    caches: [deployments.runner, statefulSets.runner, daprServices.runner],
+    reconciler,
+    waitUntilReady,
+    appIds,
+    onWorkloadChange: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
 }

@@ -16,10 +16,11 @@ before(async () => {
   kubeConfig = testKubeConfig();
   await installCrds(kubeConfig);
   ns = await createTestNamespace('operator-svc');
-  const files = createTestPki().writeOperatorFiles('spiffe://cluster.local/ns/dapr-system/dapr-operator');
+  // The operator's own namespace is the test's: its Lease does not compete with other tests' operators.
+  const files = createTestPki().writeOperatorFiles(`spiffe://cluster.local/ns/${ns.name}/dapr-operator`);
   operator = await startOperatorProcess({
     args: ['--kubeconfig', requireTestCluster(), '--tls-cert-file', files.certFile, '--tls-key-file', files.keyFile, '--trust-anchors-file', files.trustAnchorsFile, '--enable-webhooks=false', '--watch-namespace', ns.name],
-    env: { NAMESPACE: 'dapr-system' },
+    env: { NAMESPACE: ns.name },
   });
 });
 
@@ -75,4 +76,34 @@ test('an annotated Deployment gets its headless <app-id>-dapr Service, updated w
   const metrics = await operator.metrics();
   assert.match(metrics, /dapr_operator_service_created_total\{app_id="orders"\} 1/);
   assert.match(metrics, /dapr_operator_service_updated_total\{app_id="orders"\} 1/);
+});
+
+test('a Deployment that stops being Dapr-enabled loses its Service (beyond upstream, which leaves it behind)', async () => {
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
+  await apps.createNamespacedDeployment({ namespace: ns.name, body: deployment('billing', { 'dapr.io/enabled': 'true', 'dapr.io/app-id': 'billing' }) });
+  const created = await pollUntil('billing-dapr Service', () => service('billing-dapr'), { timeoutMs: 15_000 });
+
+  const current = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'billing' });
+  delete current.spec!.template.metadata!.annotations!['dapr.io/enabled'];
+  await apps.replaceNamespacedDeployment({ namespace: ns.name, name: 'billing', body: current });
+  await pollUntil('billing-dapr Service deleted', async () => ((await service('billing-dapr')) === undefined ? true : undefined), { timeoutMs: 15_000 });
+  assert.match(await operator.metrics(), /dapr_operator_service_deleted_total\{app_id="billing"\} 1/);
+
+  // Enabled again: a new Service (another uid).
+  const again = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'billing' });
+  again.spec!.template.metadata!.annotations!['dapr.io/enabled'] = 'true';
+  await apps.replaceNamespacedDeployment({ namespace: ns.name, name: 'billing', body: again });
+  const recreated = await pollUntil('billing-dapr Service again', () => service('billing-dapr'), { timeoutMs: 15_000 });
+  assert.notEqual(recreated.metadata?.uid, created.metadata?.uid);
+});
+
+test('an app id change moves the Service to the new name', async () => {
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
+  await apps.createNamespacedDeployment({ namespace: ns.name, body: deployment('renamed', { 'dapr.io/enabled': 'true', 'dapr.io/app-id': 'first-name' }) });
+  await pollUntil('first-name-dapr Service', () => service('first-name-dapr'), { timeoutMs: 15_000 });
+  const current = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'renamed' });
+  current.spec!.template.metadata!.annotations!['dapr.io/app-id'] = 'second-name';
+  await apps.replaceNamespacedDeployment({ namespace: ns.name, name: 'renamed', body: current });
+  await pollUntil('second-name-dapr Service', () => service('second-name-dapr'), { timeoutMs: 15_000 });
+  await pollUntil('first-name-dapr Service deleted', async () => ((await service('first-name-dapr')) === undefined ? true : undefined), { timeoutMs: 15_000 });
 });
