@@ -11,7 +11,7 @@ const BENCHMARKS = [
   ['sentry: signing in process (ours vs node crypto ceiling vs @peculiar/x509)', 'bench/dist/sentry/sign-throughput.js'],
   ['sentry: SignCertificate over gRPC+TLS, sequential and 1,000 in flight', 'bench/dist/sentry/grpc-load.js'],
   ['placement: dissemination round time, join/leave/rejoin at 100 and 1,000 sidecars', 'bench/dist/placement/round-time.js'],
-  ['injector: admission requests', 'bench/dist/injector/admission.js'],
+  ['injector: AdmissionReviews over HTTPS at 500 req/s and closed loop, ours vs upstream 1.17.5 vs a trivial handler', 'bench/dist/injector/admission.js'],
 ];
 
 let failed = 0;

@@ -114,6 +114,8 @@ interface Cell {
   firstFailure?: string;
   serverCpuMs: number;
   apiServerCpuMs: number;
+  /** The load generator's own CPU: a sanity check that the client was not the bottleneck. */
+  clientCpuMs: number;
   maxPerSecond: number;
 }
 
@@ -135,7 +137,7 @@ function fmt(value: number, digits = 2): string {
 }
 
 function print(cells: readonly Cell[], rate: number): void {
-  const header = ['case', 'pod', 'p50 ms', 'p99 ms', 'p99 min-max', `at ${rate}/s`, 'max req/s', 'server cpu ms/req', 'apiserver cpu ms/req', 'failed'];
+  const header = ['case', 'pod', 'p50 ms', 'p99 ms', 'p99 min-max', `at ${rate}/s`, 'max req/s', 'server cpu ms/req', 'apiserver cpu ms/req', 'client cpu ms/req', 'failed'];
   const rows = cells.map((c) => [
     c.target.name,
     c.pod.name,
@@ -146,6 +148,7 @@ function print(cells: readonly Cell[], rate: number): void {
     fmt(c.maxPerSecond, 0),
     fmt(c.serverCpuMs / c.requests, 3),
     fmt(c.apiServerCpuMs / c.requests, 3),
+    fmt(c.clientCpuMs / c.requests, 3),
     String(c.failures),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
@@ -195,7 +198,7 @@ async function main(): Promise<void> {
     }
     const cells: Cell[] = PODS.flatMap((pod) => {
       const body = review(pod.envCount, controllerUid);
-      return targets.map((target) => ({ target, pod, body, agent: keepAliveAgent(64), p50: [], p99: [], achieved: [], requests: 0, failures: 0, serverCpuMs: 0, apiServerCpuMs: 0, maxPerSecond: 0 }));
+      return targets.map((target) => ({ target, pod, body, agent: keepAliveAgent(64), p50: [], p99: [], achieved: [], requests: 0, failures: 0, serverCpuMs: 0, apiServerCpuMs: 0, clientCpuMs: 0, maxPerSecond: 0 }));
     });
 
     console.log(
@@ -212,7 +215,10 @@ async function main(): Promise<void> {
         await paced(cell.agent, cell.target, cell.body, rate, warmup);
         const cpu0 = cpuMsOf(cell.target.pid);
         const api0 = apiServerPid ? cpuMsOf(apiServerPid) : 0;
+        const client0 = process.cpuUsage();
         const result = await paced(cell.agent, cell.target, cell.body, rate, seconds);
+        const client = process.cpuUsage(client0);
+        cell.clientCpuMs += (client.user + client.system) / 1000;
         cell.serverCpuMs += cpuMsOf(cell.target.pid) - cpu0;
         cell.apiServerCpuMs += apiServerPid ? cpuMsOf(apiServerPid) - api0 : Number.NaN;
         cell.requests += result.latenciesMs.length;
@@ -233,7 +239,9 @@ async function main(): Promise<void> {
     print(cells, rate);
     printRatios(cells, 'tsdapr handler (same server)', 'trivial allow-all handler', 'trivial handler');
     printRatios(cells, 'tsdapr injector (service process)', 'upstream injector 1.17.5', 'upstream');
-    console.log('cpu ms/req: CPU time of the server process (and of kube-apiserver) during the paced runs, per answered request; upstream GETs the daprsystem Configuration from the API server on every admission, ours watches it.');
+    console.log(
+      'cpu ms/req: CPU time during the paced runs per answered request, of the server process, of kube-apiserver (upstream GETs the daprsystem Configuration on every admission; ours watches it) and of this load generator.',
+    );
     if (cells.some((c) => c.failures > 0)) process.exitCode = 1;
   } catch (err) {
     keepLogs = true;
