@@ -82,6 +82,7 @@ export function createOperator(options: OperatorOptions, deps: OperatorDeps): Op
         },
         logger,
         onError: (code) => metrics.reconcileErrors.inc({ controller: 'webhook-registration', code }),
+        resyncMs: registration.resyncMs,
       }),
     );
   }

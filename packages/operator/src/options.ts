@@ -33,6 +33,7 @@ export const OPERATOR_FLAGS = {
   'webhook-service-name': { type: 'string', default: 'dapr-webhook', help: "the Service in front of the webhook port (--webhook-registration=service)" },
   'webhook-url': { type: 'string', default: '', help: 'base URL of the webhooks for --webhook-registration=url (default https://localhost:<webhook-port>); the host must be a DNS name' },
   'validating-webhook-configuration-name': { type: 'string', default: 'dapr-operator', help: 'the ValidatingWebhookConfiguration the operator creates and keeps current' },
+  'webhook-registration-resync-period': { type: 'duration', default: '5m', help: 'how often the registration is checked and put back even without a change of the trust anchors' },
   'disable-component-status': { type: 'bool', default: false, help: 'do not write status.conditions and status.appsInScope on Components' },
   'disable-leader-election': { type: 'bool', default: false, help: 'run the writers (Service reconciler, Component status, webhook registration) without holding the Lease operator.dapr.io; only safe with one replica' },
   'leader-election-lease-duration': { type: 'duration', default: '15s', help: 'how long a leader that stopped renewing keeps the Lease operator.dapr.io' },
@@ -51,8 +52,8 @@ export interface Listen {
 
 /** How the API server is told to call the webhooks (`/convert`, `/validate`). */
 export type WebhookRegistration =
-  | { readonly mode: 'service'; readonly serviceName: string; readonly validatingConfigurationName: string }
-  | { readonly mode: 'url'; readonly baseUrl: string; readonly validatingConfigurationName: string }
+  | { readonly mode: 'service'; readonly serviceName: string; readonly validatingConfigurationName: string; readonly resyncMs: number }
+  | { readonly mode: 'url'; readonly baseUrl: string; readonly validatingConfigurationName: string; readonly resyncMs: number }
   | { readonly mode: 'none' };
 
 export interface OperatorOptions {
@@ -111,10 +112,12 @@ export function parseOperatorOptions(argv: readonly string[], env: Readonly<Reco
 
 function webhookRegistration(flags: FlagValues<typeof OPERATOR_FLAGS>): WebhookRegistration {
   const validatingConfigurationName = flags['validating-webhook-configuration-name'];
+  const resyncMs = flags['webhook-registration-resync-period'];
+  if (resyncMs <= 0) throw new InvalidInputError('invalid_flag', '--webhook-registration-resync-period must be positive');
   const mode = flags['webhook-registration'];
   // Upstream: ENABLE_WEBHOOKS=false disables the webhooks and their registration.
   if (!flags['enable-webhooks'] || mode === 'none') return { mode: 'none' };
-  if (mode === 'service') return { mode, serviceName: flags['webhook-service-name'], validatingConfigurationName };
+  if (mode === 'service') return { mode, serviceName: flags['webhook-service-name'], validatingConfigurationName, resyncMs };
   if (mode !== 'url') throw new InvalidInputError('invalid_flag', `--webhook-registration must be service, url or none, got "${mode}"`);
   const raw = flags['webhook-url'] || `https://localhost:${flags['webhook-port']}`;
   let url: URL;
@@ -126,7 +129,7 @@ function webhookRegistration(flags: FlagValues<typeof OPERATOR_FLAGS>): WebhookR
   if (url.protocol !== 'https:') throw new InvalidInputError('invalid_flag', `--webhook-url must be an https:// URL, got "${raw}"`);
   // The local serving certificate carries DNS names only.
   if (isIP(url.hostname.replace(/^\[|\]$/g, '')) !== 0) throw new InvalidInputError('invalid_flag', `--webhook-url must name a host such as localhost, not an IP address, got "${raw}"`);
-  return { mode, baseUrl: `${url.protocol}//${url.host}${url.pathname.replace(/\/$/, '')}`, validatingConfigurationName };
+  return { mode, baseUrl: `${url.protocol}//${url.host}${url.pathname.replace(/\/$/, '')}`, validatingConfigurationName, resyncMs };
 }
 
 /** Upstream's Lease name (controller-runtime's LeaderElectionID). */
