@@ -86,6 +86,8 @@ export async function startKubernetesControlPlane(options: KubernetesControlPlan
         [
           '--kubeconfig', kubeconfigPath, '--trust-domain', TRUST_DOMAIN, '--sentry-address', sentryAddress, '--sentry-token-file', operatorToken, '--trust-anchors-file', anchorsFile,
           '--api-listen-address', '127.0.0.1', '--api-port', String(apiPort), '--webhook-listen-address', '127.0.0.1', '--webhook-port', String(operatorWebhookPort), '--metrics-port', String(operatorMetrics),
+          // No Service reaches a process: the API server calls the conversion and validating webhooks at https://localhost:<port>.
+          '--webhook-registration', 'url',
         ],
         env,
         logFileOf('operator'),
