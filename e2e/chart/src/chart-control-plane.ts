@@ -77,9 +77,10 @@ export async function startChartControlPlane(options: ChartControlPlaneOptions):
         if (injectorPort === undefined) throw new Error('the injector has no local webhook port');
         restoreWebhook = await pointWebhookAtLocalInjector(kc, namespace, injectorPort);
       }
-      for (const { pod, local } of pods) {
-        running.push(
-          await startLocalPod({
+      // A workload's replicas start together, as the kubelets would start them (HA sentries race for the first trust bundle).
+      const results = await Promise.allSettled(
+        pods.map(({ pod, local }) =>
+          startLocalPod({
             kubeConfig: kc,
             pod,
             ports: local.ports,
@@ -87,8 +88,11 @@ export async function startChartControlPlane(options: ChartControlPlaneOptions):
             apiServer,
             ...(options.logDir ? { logFile: join(options.logDir, `${pod.metadata?.name}.log`) } : {}),
           }),
-        );
-      }
+        ),
+      );
+      for (const result of results) if (result.status === 'fulfilled') running.push(result.value);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
       if (service === 'sentry') await trustAnchorsWritten(core, namespace);
     }
     await pollUntil(

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { AdmissionregistrationV1Api, ApiextensionsV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, PolicyV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { createTestNamespace, pollUntil, repoRoot, requireTestCluster, testKubeConfig, type TestNamespace } from '@tsdapr/e2e-harness';
@@ -19,6 +20,7 @@ import { chartDir, helmOk, valuesFile } from './helm.js';
  * sharing the cluster never reach it. One file, in order: the chart's
  * cluster-wide objects (ClusterRoles, the webhook) allow one release at a time.
  */
+const run = promisify(execFile);
 const RELEASE = 'tsdapr';
 const CRD_NAMES = ['components.dapr.io', 'configurations.dapr.io', 'httpendpoints.dapr.io', 'resiliencies.dapr.io', 'subscriptions.dapr.io'];
 const UPGRADED_DESCRIPTION = 'The component version, for example v1. (changed by the chart upgrade test)';
@@ -128,6 +130,7 @@ describe('helm install, upgrade and uninstall against the real API server', () =
       assert.match(readFileSync(`${proc}/status`, 'utf8'), /^Uid:\s+65532\s/m, running.name);
       const root = readFileSync(`${proc}/mountinfo`, 'utf8').split('\n').find((line) => line.split(' ')[4] === '/');
       assert.match(root?.split(' ')[5] ?? '', /^ro\b/, `${running.name}: ${root}`);
+      assert.equal((await run('nsenter', ['--uts', '--target', String(running.process.pid), 'hostname'])).stdout.trim(), running.name, 'host name');
     }
     // /var/run is a link to /run, which /proc/<pid>/root would resolve on the host.
     const token = readFileSync(`/proc/${placement.process.pid}/root/run/secrets/dapr.io/sentrytoken/token`, 'utf8');
@@ -282,6 +285,74 @@ describe('helm install, upgrade and uninstall against the real API server', () =
     for (const name of CRD_NAMES) assert.ok(await extensions.readCustomResourceDefinition({ name }), `${name} kept`);
     const component = (await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ group: 'dapr.io', version: 'v1alpha1', namespace: ns.name, plural: 'components', name: 'statestore' })) as { metadata: { name: string } };
     assert.equal(component.metadata.name, 'statestore');
+  });
+});
+
+/**
+ * HA mode as installed and run: every replica of every workload is a local
+ * process (two each: global.ha.replicaCount's minimum, to spare the test
+ * machine), the replicas of a workload start together, and placement's
+ * replicas elect one leader on the chart's Lease. After the first suite, in
+ * the same file: the chart's cluster-wide objects allow one release at a time.
+ */
+describe('HA: every replica the chart asks for runs, and placement elects one leader', () => {
+  let kubeconfigPath: string;
+  let kc: KubeConfig;
+  let ns: TestNamespace;
+  let controlPlane: ChartControlPlane | undefined;
+  const REPLICAS = 2;
+
+  before(async () => {
+    kubeconfigPath = requireTestCluster();
+    kc = testKubeConfig();
+    ns = await createTestNamespace('chart-ha');
+    await adoptExistingCrds(kc, ns.name);
+    const file = valuesFile({
+      global: { ha: { enabled: true, replicaCount: REPLICAS } },
+      dapr_sidecar_injector: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns.name } } },
+    });
+    try {
+      await helmOk(['install', RELEASE, chartDir(), '--namespace', ns.name, '--kubeconfig', kubeconfigPath, '-f', file.path, '--timeout', '2m']);
+    } finally {
+      file.cleanup();
+    }
+  });
+
+  after(async () => {
+    await controlPlane?.stop();
+    if (ns) {
+      await helmOk(['uninstall', RELEASE, '--namespace', ns.name, '--kubeconfig', kubeconfigPath, '--ignore-not-found']).catch(() => undefined);
+      await deleteOperatorWebhookOf(kc, ns.name);
+      await ns.cleanup();
+    }
+  });
+
+  test(`${REPLICAS} replicas of each service become ready; one placement replica leads`, async () => {
+    const logDir = join(repoRoot(), '.tsdapr', 'chart-control-plane-ha-logs');
+    rmSync(logDir, { recursive: true, force: true });
+    mkdirSync(logDir, { recursive: true });
+    controlPlane = await startChartControlPlane({ kubeConfig: kc, namespace: ns.name, logDir });
+    const byService = new Map<string, string[]>();
+    for (const running of controlPlane.pods) {
+      const service = running.pod.metadata?.annotations?.['dapr.io/control-plane'] ?? '';
+      byService.set(service, [...(byService.get(service) ?? []), running.name]);
+    }
+    for (const service of ['sentry', 'operator', 'placement', 'injector']) assert.equal(byService.get(service)?.length, REPLICAS, `${service}: ${byService.get(service)?.join(', ')}`);
+    // The replicas raced for the first trust bundle: one root came out of it, in the Secret and the ConfigMap alike.
+    const core = kc.makeApiClient(CoreV1Api);
+    const anchors = (await core.readNamespacedConfigMap({ name: 'dapr-trust-bundle', namespace: ns.name })).data?.['ca.crt'] ?? '';
+    const secretAnchors = Buffer.from((await core.readNamespacedSecret({ name: 'dapr-trust-bundle', namespace: ns.name })).data?.['ca.crt'] ?? '', 'base64').toString('utf8');
+    assert.equal(anchors.match(/BEGIN CERTIFICATE/g)?.length, 1, anchors);
+    assert.equal(secretAnchors, anchors);
+
+    // The workload controllers count the Ready pods shortly after.
+    const status = await pollUntil('tsdapr status: every workload ready', async () => {
+      const current = JSON.parse(await tsdaprStatus(ns.name, ['-o', 'json'])) as StatusJson;
+      return current.workloads.every((w) => w.ready === REPLICAS) ? current : undefined;
+    }, { timeoutMs: 30_000 });
+    for (const workload of status.workloads) assert.equal(workload.replicas, REPLICAS, workload.name);
+    assert.ok(byService.get('placement')?.includes(status.placement.leader ?? ''), `leader ${status.placement.leader} is one of ${byService.get('placement')?.join(', ')}`);
+    writeFileSync(join(repoRoot(), '.tsdapr', 'chart-status-ha.txt'), await tsdaprStatus(ns.name, []));
   });
 });
 

@@ -14,7 +14,9 @@ import { containerArgv, containerEnv, mountPlan, runtimeSettings, type Container
  *   service-account tokens from a TokenRequest bound to this very pod, with
  *   the audience and lifetime the pod asks for);
  * - the process runs in a private mount namespace (`unshare --mount`) where
- *   each directory is bind-mounted at the pod's mountPath. Paths are not
+ *   each directory is bind-mounted at the pod's mountPath, and its own UTS
+ *   namespace whose host name is the pod's name, as in a pod (the operator's
+ *   Lease holder is its host name). Paths are not
  *   rewritten, because the services also read fixed in-pod paths no flag
  *   names (the in-cluster service-account token the Kubernetes client loads,
  *   the injector's Sentry token at /var/run/secrets/dapr.io/sentrytoken);
@@ -83,7 +85,7 @@ export async function startLocalPod(options: StartLocalPodOptions): Promise<Runn
     child = startProcess({
       name,
       command: 'unshare',
-      args: ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', mountScript(mounts, runtime), 'pod', 'env', '-i', ...envArgs, process.execPath, ...args],
+      args: ['--mount', '--uts', '--propagation', 'private', '--', '/bin/sh', '-c', podScript(name, mounts, runtime), 'pod', 'env', '-i', ...envArgs, process.execPath, ...args],
       cwd: repoRoot(),
       ...(options.logFile ? { logFile: options.logFile } : {}),
       onOutput: (chunk) => {
@@ -120,7 +122,7 @@ function readinessPort(container: V1Container, ports: PortMap): number {
   return local;
 }
 
-interface LocalMount {
+export interface LocalMount {
   readonly source: string;
   readonly mountPath: string;
   readonly readOnly: boolean;
@@ -191,7 +193,7 @@ async function writeVolumeSource(kc: KubeConfig, pod: V1Pod, source: VolumeSourc
 }
 
 /**
- * The shell run inside the new mount namespace: a tmpfs over /run (the
+ * The shell run inside the new namespaces: the pod's host name, a tmpfs over /run (the
  * host's /var/run stays untouched outside), each volume bind-mounted at its
  * mountPath (read-only where the pod says so), /tmp last because the volume
  * directories live there; the root file system read-only if asked, by a
@@ -201,8 +203,8 @@ async function writeVolumeSource(kc: KubeConfig, pod: V1Pod, source: VolumeSourc
  * test process (setpriv sets the parent-death signal after the user change,
  * which would clear it).
  */
-export function mountScript(mounts: readonly LocalMount[], runtime: ContainerRuntimeSettings): string {
-  const lines = ['set -e'];
+export function podScript(hostname: string, mounts: readonly LocalMount[], runtime: ContainerRuntimeSettings): string {
+  const lines = ['set -e', `hostname ${quote(hostname)}`];
   const underRun = (path: string): boolean => /^\/(var\/)?run\//.test(path);
   for (const mount of mounts) {
     if (!underRun(mount.mountPath) && mount.mountPath !== '/tmp') throw new Error(`mountPath ${mount.mountPath}: only paths under /var/run and /tmp are mounted locally`);
