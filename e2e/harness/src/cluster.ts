@@ -30,6 +30,13 @@ export interface Cluster {
   /** Resolves when the first component exits, whether by stop() or on its own, e.g. `kube-apiserver exited with code 1`. */
   readonly exited: Promise<string>;
   kubeConfig(): KubeConfig;
+  /**
+   * Stops kube-apiserver and starts it again with the same flags and port,
+   * keeping etcd and its data (and the serving certificate, so kubeconfigs
+   * stay valid); resolves once /readyz answers again. For tests of clients
+   * that must survive an API server restart. `exited` does not count it.
+   */
+  restartApiServer(options?: { readonly downMs?: number }): Promise<void>;
   /** Stops every component and removes the data dir when the harness created it. */
   stop(): Promise<void>;
 }
@@ -88,6 +95,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     started.push(child);
     return child;
   };
+  // Resolves when a component exits, except one stopped on purpose to restart it.
+  const restarted = new Set<ManagedProcess>();
+  let reportExit: (reason: string) => void = () => undefined;
+  const exited = new Promise<string>((resolve) => (reportExit = resolve));
+  const watchExit = (child: ManagedProcess): void => {
+    void exitAsError(child).then((err) => {
+      if (!restarted.has(child)) reportExit(err.message);
+    });
+  };
 
   let current: ComponentName = 'etcd';
   try {
@@ -121,8 +137,25 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     );
 
     const pids = { etcd: etcd.pid, 'kube-apiserver': apiserver.pid, 'kube-controller-manager': kcm.pid };
-    const exited = Promise.race(started.map((child) => exitAsError(child).then((err) => err.message)));
-    return makeCluster({ layout, server, token, pids, exited, stopAll });
+    for (const child of started) watchExit(child);
+    let currentApiserver = apiserver;
+    const restartApiServer = async (restartOptions: { readonly downMs?: number } = {}): Promise<void> => {
+      const old = currentApiserver;
+      restarted.add(old);
+      await old.stop();
+      if (restartOptions.downMs) await new Promise((resolve) => setTimeout(resolve, restartOptions.downMs));
+      const next = startProcess({ name: 'kube-apiserver', command: binaries.apiserver, args: apiserverArgs(layout, etcdUrl, apiserverPort), logFile: logFile('kube-apiserver') });
+      // Keep stop()'s reverse start order: the new apiserver takes the old one's place.
+      started.splice(started.indexOf(old), 1, next);
+      currentApiserver = next;
+      pids['kube-apiserver'] = next.pid;
+      watchExit(next);
+      await pollUntil('restarted kube-apiserver /readyz', async () => okOrThrow(await probe(`${server}/readyz`, { ca, bearerToken: token })), {
+        timeoutMs: STARTUP_TIMEOUT_MS.apiserver,
+        abortWhen: exitAsError(next),
+      });
+    };
+    return makeCluster({ layout, server, token, pids, exited, stopAll, restartApiServer });
   } catch (err) {
     await stopAll();
     throw new ClusterStartError(startFailureMessage(current, err, logFile(current), layout), { cause: err });
@@ -259,9 +292,10 @@ interface ClusterParts {
   readonly pids: Record<ComponentName, number>;
   readonly exited: Promise<string>;
   readonly stopAll: () => Promise<void>;
+  readonly restartApiServer: (options?: { readonly downMs?: number }) => Promise<void>;
 }
 
-function makeCluster({ layout, server, token, pids, exited, stopAll }: ClusterParts): Cluster {
+function makeCluster({ layout, server, token, pids, exited, stopAll, restartApiServer }: ClusterParts): Cluster {
   let stopping: Promise<void> | undefined;
   return {
     kubeconfigPath: layout.kubeconfigPath,
@@ -271,6 +305,7 @@ function makeCluster({ layout, server, token, pids, exited, stopAll }: ClusterPa
     logDir: layout.logDir,
     pids,
     exited,
+    restartApiServer,
     kubeConfig(): KubeConfig {
       const kc = new KubeConfig();
       kc.loadFromFile(layout.kubeconfigPath);

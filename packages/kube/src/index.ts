@@ -5,8 +5,9 @@ export {
   type InformerCacheOptions,
   type InformerEvent,
   type InformerEventType,
-  type InformerFactory,
+  type WatchEndReason,
 } from './informer-cache.js';
+export { kubeWatchOpener, type WatchOpener } from './watch-stream.js';
 export {
   KubeApiError,
   httpStatusOf,

@@ -2,104 +2,61 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { silentLogger } from '@tsdapr/runtime';
-import { createInformerCache, type InformerEvent, type InformerFactory } from './informer-cache.js';
+import { ManualClock } from './clock.js';
+import { createInformerCache, type InformerEvent, type WatchEndReason } from './informer-cache.js';
+import type { WatchOpener } from './watch-stream.js';
 
 interface Obj extends KubernetesObject {
   metadata: { name: string; namespace?: string; resourceVersion?: string };
 }
 
-const obj = (namespace: string, name: string): Obj => ({ metadata: { namespace, name, resourceVersion: '1' } });
+const obj = (namespace: string, name: string, resourceVersion = '1'): Obj => ({ metadata: { namespace, name, resourceVersion } });
 
-/**
- * A stand-in for client-node's ListWatch with the same contract: start()
- * lists (through the given list function) and resolves once watching; on any
- * error it calls the error handlers and stays stopped until start() again.
- */
-class FakeListWatch {
-  readonly handlers = new Map<string, Set<(arg: never) => void>>();
-  readonly objects = new Map<string, Obj>();
-  starts = 0;
-  stops = 0;
-  watching = false;
+interface OpenWatch {
+  readonly query: Readonly<Record<string, string>>;
+  readonly signal: AbortSignal;
+  event(type: string, object: unknown): void;
+  /** The server ends the stream cleanly. */
+  end(): void;
+  /** The connection breaks. */
+  fail(err: unknown): void;
+}
 
-  constructor(private readonly listFn: () => Promise<KubernetesListObject<Obj>>) {}
+/** Watch requests the test drives: each one stays open until ended, failed or aborted. */
+class FakeWatches {
+  readonly opened: OpenWatch[] = [];
 
-  on(verb: string, cb: (arg: never) => void): void {
-    if (verb === 'change') {
-      for (const v of ['add', 'update', 'delete']) this.on(v, cb);
-      return;
-    }
-    let set = this.handlers.get(verb);
-    if (!set) this.handlers.set(verb, (set = new Set()));
-    set.add(cb);
-  }
+  readonly opener: WatchOpener = (_path, query, signal, onEvent) =>
+    new Promise<void>((resolve, reject) => {
+      signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')), { once: true });
+      this.opened.push({ query, signal, event: onEvent, end: resolve, fail: reject });
+    });
 
-  off(verb: string, cb: (arg: never) => void): void {
-    this.handlers.get(verb)?.delete(cb);
-  }
-
-  private call(verb: string, arg: unknown): void {
-    for (const cb of this.handlers.get(verb) ?? []) (cb as (a: unknown) => void)(arg);
-  }
-
-  async start(): Promise<void> {
-    this.starts += 1;
-    let list: KubernetesListObject<Obj>;
-    try {
-      list = await this.listFn();
-    } catch (err) {
-      this.call('error', err);
-      return;
-    }
-    for (const item of list.items) this.put('add', item);
-    this.watching = true;
-  }
-
-  async stop(): Promise<void> {
-    this.stops += 1;
-    this.watching = false;
-  }
-
-  put(type: 'add' | 'update', item: Obj): void {
-    this.objects.set(`${item.metadata.namespace ?? ''}/${item.metadata.name}`, item);
-    this.call(type, item);
-  }
-
-  remove(item: Obj): void {
-    this.objects.delete(`${item.metadata.namespace ?? ''}/${item.metadata.name}`);
-    this.call('delete', item);
-  }
-
-  /** The watch broke (as ListWatch reports it). */
-  fail(err: unknown): void {
-    this.watching = false;
-    this.call('error', err);
-  }
-
-  get(name: string, namespace?: string): Obj | undefined {
-    return this.objects.get(`${namespace ?? ''}/${name}`);
-  }
-
-  list(namespace?: string): readonly Obj[] {
-    return [...this.objects.values()].filter((o) => namespace === undefined || o.metadata.namespace === namespace);
+  get current(): OpenWatch {
+    const watch = this.opened.at(-1);
+    if (!watch) throw new Error('no watch opened');
+    return watch;
   }
 }
 
-function setup(lists: Array<() => Promise<KubernetesListObject<Obj>>>) {
-  let fake: FakeListWatch | undefined;
+function setup(lists: Array<() => Promise<KubernetesListObject<Obj>>>, extra: { inactivityTimeoutMs?: number } = {}) {
   let calls = 0;
   const signals: AbortSignal[] = [];
-  const factory: InformerFactory<Obj> = (_kc, _path, listFn) => {
-    fake = new FakeListWatch(listFn);
-    return fake;
-  };
+  const watches = new FakeWatches();
+  const clock = new ManualClock();
+  const ends: WatchEndReason[] = [];
   const cache = createInformerCache<Obj>({
     kubeConfig: new KubeConfig(),
     path: '/api/v1/pods',
     name: 'pods',
     logger: silentLogger(),
     backoff: { initialMs: 1, maxMs: 4, jitter: 0 },
-    makeInformer: factory,
+    openWatch: watches.opener,
+    clock,
+    random: () => 0.5,
+    minWatchSeconds: 300,
+    onWatchEnd: (reason) => ends.push(reason),
+    ...extra,
     list: (signal) => {
       signals.push(signal);
       const next = lists[Math.min(calls, lists.length - 1)];
@@ -108,10 +65,13 @@ function setup(lists: Array<() => Promise<KubernetesListObject<Obj>>>) {
       return next();
     },
   });
-  return { cache, fake: () => fake as FakeListWatch, listCalls: () => calls, signals };
+  return { cache, watches, clock, ends, listCalls: () => calls, signals };
 }
 
-const listOf = (...items: Obj[]) => () => Promise.resolve({ items, metadata: { resourceVersion: '5' } });
+const listOf =
+  (...items: Obj[]) =>
+  () =>
+    Promise.resolve({ items, metadata: { resourceVersion: '5' } });
 const failing = (message: string) => () => Promise.reject(Object.assign(new Error(message), { statusCode: 503 }));
 
 async function until(check: () => boolean, what: string): Promise<void> {
@@ -122,7 +82,19 @@ async function until(check: () => boolean, what: string): Promise<void> {
   }
 }
 
-test('becomes ready after the initial list; get/list map namespace and name', async () => {
+async function started(setupResult: ReturnType<typeof setup>, watchCount = 1) {
+  const controller = new AbortController();
+  const run = setupResult.cache.runner(controller.signal);
+  await until(() => setupResult.watches.opened.length === watchCount, `watch ${watchCount}`);
+  return {
+    stop: async () => {
+      controller.abort();
+      await run;
+    },
+  };
+}
+
+void test('becomes ready after the initial list; get/list map namespace and name', async () => {
   const { cache } = setup([listOf(obj('ns1', 'a'), obj('ns2', 'b'))]);
   assert.equal(cache.ready(), false);
   const controller = new AbortController();
@@ -141,7 +113,7 @@ test('becomes ready after the initial list; get/list map namespace and name', as
   assert.equal(cache.ready(), false);
 });
 
-test('retries a failing initial list with backoff, then syncs', async () => {
+void test('retries a failing initial list with backoff, then syncs', async () => {
   const { cache, listCalls } = setup([failing('apiserver down'), failing('still down'), listOf(obj('ns', 'a'))]);
   const controller = new AbortController();
   const run = cache.runner(controller.signal);
@@ -151,40 +123,108 @@ test('retries a failing initial list with backoff, then syncs', async () => {
   await run;
 });
 
-test('a watch failure after sync restarts the informer and keeps readiness', async () => {
-  const { cache, fake } = setup([listOf(obj('ns', 'a'))]);
-  const controller = new AbortController();
-  const run = cache.runner(controller.signal);
-  await cache.waitUntilReady();
-  assert.equal(fake().starts, 1);
-  fake().fail(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
-  assert.equal(cache.ready(), true);
-  await until(() => fake().starts === 2 && fake().watching, 'restart');
-  controller.abort();
-  await run;
-  assert.ok(fake().stops >= 1);
+void test('each watch asks for bookmarks and a randomized timeout, and resumes from the last resourceVersion it saw', async () => {
+  const s = setup([listOf(obj('ns', 'a'))]);
+  const seen: string[] = [];
+  s.cache.onChange((event: InformerEvent<Obj>) => seen.push(`${event.type}:${event.object.metadata.name}`));
+  const run = await started(s);
+  assert.deepEqual(s.watches.current.query, { resourceVersion: '5', allowWatchBookmarks: 'true', timeoutSeconds: '450' });
+
+  s.watches.current.event('ADDED', obj('ns', 'b', '6'));
+  s.watches.current.event('MODIFIED', obj('ns', 'a', '7'));
+  s.watches.current.event('MODIFIED', obj('ns', 'a', '7')); // same version again: no event
+  s.watches.current.event('DELETED', obj('ns', 'b', '8'));
+  s.watches.current.event('BOOKMARK', { metadata: { resourceVersion: '12' } });
+  assert.deepEqual(seen, ['add:a', 'add:b', 'update:a', 'delete:b']);
+  assert.equal(s.cache.get('ns', 'a')?.metadata.resourceVersion, '7');
+
+  s.watches.current.end(); // the server's timeoutSeconds ran out
+  await until(() => s.watches.opened.length === 2, 'the second watch');
+  assert.equal(s.watches.current.query['resourceVersion'], '12');
+  assert.equal(s.listCalls(), 1, 'a closed watch resumes without listing again');
+  assert.deepEqual(s.ends, ['closed']);
+  await run.stop();
 });
 
-test('onChange forwards events until unsubscribed; a throwing listener does not break others', async () => {
-  const { cache, fake } = setup([listOf(obj('ns', 'a'))]);
+void test('a watch that delivers nothing for the inactivity timeout is aborted and restarted from its resourceVersion', async () => {
+  const s = setup([listOf(obj('ns', 'a'))], { inactivityTimeoutMs: 10_000 });
+  const run = await started(s);
+  const first = s.watches.current;
+  s.clock.advance(6000);
+  first.event('BOOKMARK', { metadata: { resourceVersion: '9' } });
+  s.clock.advance(6000);
+  assert.equal(first.signal.aborted, false, 'a bookmark counts as a sign of life');
+  s.clock.advance(4000);
+  assert.equal(first.signal.aborted, true, 'silent for 10 s: the connection is given up');
+  await until(() => s.watches.opened.length === 2, 'the restarted watch');
+  assert.equal(s.watches.current.query['resourceVersion'], '9');
+  assert.deepEqual(s.ends, ['stalled']);
+  assert.equal(s.listCalls(), 1);
+  assert.equal(s.cache.ready(), true);
+
+  // The restarted watch delivers again.
+  s.watches.current.event('ADDED', obj('ns', 'late', '10'));
+  assert.equal(s.cache.get('ns', 'late')?.metadata.name, 'late');
+  await run.stop();
+});
+
+void test('a watch that breaks restarts after backoff from its resourceVersion and keeps readiness', async () => {
+  const s = setup([listOf(obj('ns', 'a'))]);
+  const run = await started(s);
+  s.watches.current.event('ADDED', obj('ns', 'b', '6'));
+  s.watches.current.fail(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+  assert.equal(s.cache.ready(), true);
+  await until(() => s.watches.opened.length === 2, 'the restarted watch');
+  assert.equal(s.watches.current.query['resourceVersion'], '6');
+  assert.deepEqual(s.ends, ['failed']);
+  assert.equal(s.listCalls(), 1);
+  await run.stop();
+});
+
+void test('410 Gone (as an ERROR event or as the response) lists again and reports only the differences', async () => {
+  const s = setup([listOf(obj('ns', 'a'), obj('ns', 'b')), () => Promise.resolve({ items: [obj('ns', 'a', '20'), obj('ns', 'c', '21')], metadata: { resourceVersion: '22' } }), listOf(obj('ns', 'a'))]);
   const seen: string[] = [];
-  cache.onChange(() => {
+  const run = await started(s);
+  s.cache.onChange((event: InformerEvent<Obj>) => seen.push(`${event.type}:${event.object.metadata.name}`));
+  s.watches.current.event('ERROR', { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version' });
+  await until(() => s.watches.opened.length === 2, 'the watch after the re-list');
+  assert.equal(s.listCalls(), 2);
+  assert.deepEqual(seen.sort(), ['add:c', 'delete:b', 'update:a']);
+  assert.equal(s.watches.current.query['resourceVersion'], '22');
+
+  s.watches.current.fail(Object.assign(new Error('Gone'), { statusCode: 410 }));
+  await until(() => s.watches.opened.length === 3, 'the watch after the second re-list');
+  assert.equal(s.listCalls(), 3);
+  assert.deepEqual(s.ends, ['expired', 'expired']);
+  await run.stop();
+});
+
+void test('an ERROR event other than 410 is a failure: backoff, then a new watch', async () => {
+  const s = setup([listOf()]);
+  const run = await started(s);
+  s.watches.current.event('ERROR', { kind: 'Status', code: 500, message: 'internal error' });
+  await until(() => s.watches.opened.length === 2, 'the restarted watch');
+  assert.deepEqual(s.ends, ['failed']);
+  await run.stop();
+});
+
+void test('onChange forwards events until unsubscribed; a throwing listener does not break others', async () => {
+  const s = setup([listOf(obj('ns', 'a'))]);
+  const seen: string[] = [];
+  s.cache.onChange(() => {
     throw new Error('listener bug');
   });
-  const off = cache.onChange((event: InformerEvent<Obj>) => seen.push(`${event.type}:${event.object.metadata.name}`));
-  const controller = new AbortController();
-  const run = cache.runner(controller.signal);
-  await cache.waitUntilReady();
-  fake().put('update', { metadata: { namespace: 'ns', name: 'a', resourceVersion: '2' } });
-  fake().remove(obj('ns', 'a'));
+  const off = s.cache.onChange((event: InformerEvent<Obj>) => seen.push(`${event.type}:${event.object.metadata.name}`));
+  const run = await started(s);
+  s.watches.current.event('MODIFIED', obj('ns', 'a', '2'));
+  s.watches.current.event('DELETED', obj('ns', 'a', '3'));
   off();
-  fake().put('add', obj('ns', 'b'));
+  s.watches.current.event('ADDED', obj('ns', 'b', '4'));
   assert.deepEqual(seen, ['add:a', 'update:a', 'delete:a']);
-  controller.abort();
-  await run;
+  await run.stop();
 });
 
-test('abort during a hanging list returns promptly and aborts the list signal', async () => {
+void test('abort during a hanging list returns promptly and aborts the list signal', async () => {
   const { cache, signals } = setup([() => new Promise(() => undefined)]);
   const controller = new AbortController();
   const run = cache.runner(controller.signal);
@@ -195,7 +235,16 @@ test('abort during a hanging list returns promptly and aborts the list signal', 
   assert.equal(await cache.waitUntilReady(AbortSignal.abort()), false);
 });
 
-test('runs once at a time', async () => {
+void test('stopping aborts the open watch', async () => {
+  const s = setup([listOf()]);
+  const run = await started(s);
+  const watch = s.watches.current;
+  await run.stop();
+  assert.equal(watch.signal.aborted, true);
+  assert.deepEqual(s.ends, []);
+});
+
+void test('runs once at a time', async () => {
   const { cache } = setup([listOf()]);
   const controller = new AbortController();
   const run = cache.runner(controller.signal);

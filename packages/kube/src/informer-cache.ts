@@ -1,14 +1,9 @@
-import {
-  makeInformer,
-  type Informer,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type ObjectCache,
-} from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { sleep, type Logger, type Runner } from '@tsdapr/runtime';
-import { KubeApiError } from './api-errors.js';
+import { KubeApiError, isGone } from './api-errors.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { systemClock, type Clock, type Timer } from './clock.js';
+import { kubeWatchOpener, type WatchOpener } from './watch-stream.js';
 
 export type InformerEventType = 'add' | 'update' | 'delete';
 
@@ -17,13 +12,12 @@ export interface InformerEvent<T> {
   readonly object: T;
 }
 
-/** What client-node's `makeInformer` returns (a `ListWatch`); replaceable in tests. */
-export type InformerFactory<T extends KubernetesObject> = (
-  kubeConfig: KubeConfig,
-  path: string,
-  list: () => Promise<KubernetesListObject<T>>,
-  labelSelector?: string,
-) => Informer<T> & ObjectCache<T>;
+/**
+ * Why a watch request ended: the server closed it (its `timeoutSeconds` ran
+ * out, or it restarted), its resourceVersion expired (410: re-list),
+ * nothing arrived for the inactivity timeout (`stalled`), or it failed.
+ */
+export type WatchEndReason = 'closed' | 'expired' | 'stalled' | 'failed';
 
 export interface InformerCacheOptions<T extends KubernetesObject> {
   readonly kubeConfig: KubeConfig;
@@ -40,8 +34,27 @@ export interface InformerCacheOptions<T extends KubernetesObject> {
   readonly labelSelector?: string;
   /** Restart backoff after a failed list or watch. Defaults: 500 ms doubling to 30 s. */
   readonly backoff?: BackoffOptions;
-  /** Replaces client-node's `makeInformer`; for tests. */
-  readonly makeInformer?: InformerFactory<T>;
+  /**
+   * Each watch request asks the server to end it after a random time between
+   * this and twice this (client-go's 5–10 minutes), so no connection lives
+   * long enough to go stale unnoticed and replicas do not re-watch in step.
+   */
+  readonly minWatchSeconds?: number;
+  /**
+   * A watch that delivered nothing, not even a bookmark, for this long is
+   * treated as stalled and restarted from the last resourceVersion. The API
+   * server sends a bookmark about once a minute on an idle watch (measured:
+   * every 60 s from kube-apiserver 1.34), so a healthy watch never waits
+   * this long. Default 90 s.
+   */
+  readonly inactivityTimeoutMs?: number;
+  /** Told each time a watch request ends, with why; for metrics and tests. */
+  readonly onWatchEnd?: (reason: WatchEndReason) => void;
+  /** Opens the watch requests; defaults to one over the kubeconfig's cluster. For tests. */
+  readonly openWatch?: WatchOpener;
+  /** Times the inactivity watchdog; for tests. */
+  readonly clock?: Clock;
+  readonly random?: () => number;
 }
 
 export interface InformerCache<T extends KubernetesObject> {
@@ -60,32 +73,46 @@ export interface InformerCache<T extends KubernetesObject> {
   onChange(cb: (event: InformerEvent<T>) => void): () => void;
 }
 
+const DEFAULT_MIN_WATCH_SECONDS = 300;
+const DEFAULT_INACTIVITY_TIMEOUT_MS = 90_000;
+/** A watch the server ends sooner than this without any event counts as a failure (backoff, no busy loop). */
+const MIN_HEALTHY_WATCH_MS = 1000;
+
 /**
- * A cluster-wide (or label-selected) cache of one kind, built on client-node's
- * `makeInformer`/`ListWatch`.
+ * A cluster-wide (or label-selected) cache of one kind: list, then watch
+ * from the list's resourceVersion, forever.
  *
- * client-node's ListWatch re-lists on 410 Gone and re-watches when the server
- * closes a watch, but after any other error (apiserver down, 403, reset
- * connection) it calls its error handlers and stops for good. This wrapper
- * restarts it with exponential backoff; a restart resumes from the last
- * resourceVersion, and a too-old one comes back as 410 and triggers a re-list.
+ * It does not trust a watch to tell when it died. client-node's watches are
+ * known to stop silently (the connection stays open and nothing arrives
+ * again, e.g. behind a proxy or after an API server restart), so:
+ * - every watch asks for bookmarks, the API server's heartbeat on an idle
+ *   watch, and for `timeoutSeconds` (5–10 min randomized, as client-go);
+ * - a watchdog restarts a watch that delivered nothing for the inactivity
+ *   timeout, from the last resourceVersion it saw;
+ * - a watch that fails restarts with exponential backoff; a resourceVersion
+ *   too old to resume (410 Gone) triggers a fresh list, whose differences
+ *   with the cache are reported as add, update and delete events.
  *
- * Note: objects from the initial list are client-node models (dates as Date);
- * objects from watch events are plain JSON (dates as strings). Read only
- * metadata, spec and status fields that are strings, numbers or maps.
+ * Note: objects from a list are client-node models (dates as Date); objects
+ * from watch events are plain JSON (dates as strings). Read only metadata,
+ * spec and status fields that are strings, numbers or maps.
  */
 export function createInformerCache<T extends KubernetesObject>(options: InformerCacheOptions<T>): InformerCache<T> {
   const logger = options.logger.child({ cache: options.name });
-  const factory: InformerFactory<T> = options.makeInformer ?? makeInformer;
+  const openWatch = options.openWatch ?? kubeWatchOpener(options.kubeConfig);
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const minWatchSeconds = options.minWatchSeconds ?? DEFAULT_MIN_WATCH_SECONDS;
+  const inactivityTimeoutMs = options.inactivityTimeoutMs ?? DEFAULT_INACTIVITY_TIMEOUT_MS;
   const listeners = new Set<(event: InformerEvent<T>) => void>();
   const readyWaiters = new Set<() => void>();
-  let listSignal: AbortSignal = AbortSignal.abort();
+  /** namespace ('' for cluster-scoped) → name → object */
+  const objects = new Map<string, Map<string, T>>();
+  let resourceVersion = '';
   let synced = false;
   let running = false;
 
-  const informer = factory(options.kubeConfig, options.path, () => options.list(listSignal), options.labelSelector);
-
-  const emit = (type: InformerEventType) => (object: T) => {
+  const emit = (type: InformerEventType, object: T): void => {
     for (const listener of listeners) {
       try {
         listener({ type, object });
@@ -94,79 +121,158 @@ export function createInformerCache<T extends KubernetesObject>(options: Informe
       }
     }
   };
-  informer.on('add', emit('add'));
-  informer.on('update', emit('update'));
-  informer.on('delete', emit('delete'));
+
+  const put = (object: T): void => {
+    const namespace = object.metadata?.namespace ?? '';
+    const name = object.metadata?.name ?? '';
+    let inNamespace = objects.get(namespace);
+    if (!inNamespace) objects.set(namespace, (inNamespace = new Map<string, T>()));
+    const found = inNamespace.get(name);
+    const version = object.metadata?.resourceVersion;
+    if (found && version !== undefined && found.metadata?.resourceVersion === version) return;
+    inNamespace.set(name, object);
+    emit(found ? 'update' : 'add', object);
+  };
+
+  const remove = (namespace: string, name: string, object: T): void => {
+    const inNamespace = objects.get(namespace);
+    if (!inNamespace?.delete(name)) return;
+    if (inNamespace.size === 0) objects.delete(namespace);
+    emit('delete', object);
+  };
+
+  /** Replaces the cache with a fresh list, reporting only what changed. */
+  const relist = async (signal: AbortSignal): Promise<void> => {
+    const list = await untilSettledOrAborted(options.list(signal), signal);
+    const listed = new Set(list.items.map((item) => `${item.metadata?.namespace ?? ''}/${item.metadata?.name ?? ''}`));
+    for (const [namespace, inNamespace] of [...objects]) {
+      for (const [name, object] of [...inNamespace]) {
+        if (!listed.has(`${namespace}/${name}`)) remove(namespace, name, object);
+      }
+    }
+    for (const item of list.items) put(item);
+    resourceVersion = list.metadata?.resourceVersion ?? '';
+  };
 
   const markSynced = (): void => {
     if (synced) return;
     synced = true;
-    logger.info({ objects: informer.list().length }, 'cache synced');
+    logger.info({ objects: objects.size === 0 ? 0 : [...objects.values()].reduce((sum, inNamespace) => sum + inNamespace.size, 0) }, 'cache synced');
     for (const wake of readyWaiters) wake();
     readyWaiters.clear();
+  };
+
+  /** One watch request from `resourceVersion`; returns why it ended, throws when it failed. */
+  const watchOnce = async (signal: AbortSignal): Promise<{ reason: Exclude<WatchEndReason, 'failed'>; healthy: boolean }> => {
+    const controller = new AbortController();
+    const watchSignal = AbortSignal.any([signal, controller.signal]);
+    const timeoutSeconds = Math.floor(minWatchSeconds * (1 + random()));
+    const query: Record<string, string> = { resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) };
+    if (options.labelSelector !== undefined) query['labelSelector'] = options.labelSelector;
+
+    let stalled = false;
+    let expired = false;
+    let serverError: KubeApiError | undefined;
+    let received = 0;
+    const openedAt = clock.now();
+    let watchdog: Timer | undefined;
+    const armWatchdog = (): void => {
+      watchdog?.cancel();
+      watchdog = clock.setTimer(inactivityTimeoutMs, () => {
+        stalled = true;
+        controller.abort();
+      });
+    };
+
+    const onEvent = (type: string, object: unknown): void => {
+      if (watchSignal.aborted) return;
+      received += 1;
+      armWatchdog();
+      const item = object as T;
+      switch (type) {
+        case 'ADDED':
+        case 'MODIFIED':
+          put(item);
+          break;
+        case 'DELETED':
+          remove(item.metadata?.namespace ?? '', item.metadata?.name ?? '', item);
+          break;
+        case 'BOOKMARK':
+          break;
+        case 'ERROR': {
+          // A Status object; 410 means the resourceVersion is too old to resume from.
+          if (isGone({ statusCode: (object as { code?: unknown } | undefined)?.code })) expired = true;
+          else serverError = KubeApiError.from({ statusCode: (object as { code?: unknown } | undefined)?.code, body: object }, `watch ${options.path}`);
+          controller.abort();
+          return;
+        }
+        default:
+          logger.warn({ type }, 'unknown watch event type; ignored');
+          return;
+      }
+      const version = item.metadata?.resourceVersion;
+      if (version) resourceVersion = version;
+    };
+
+    armWatchdog();
+    try {
+      watchSignal.throwIfAborted();
+      await openWatch(options.path, query, watchSignal, onEvent);
+    } catch (err) {
+      // Aborted by the watchdog, an ERROR event or shutdown: the reason is already known.
+      if (!watchSignal.aborted) {
+        if (isGone(err)) expired = true;
+        else throw err;
+      }
+    } finally {
+      watchdog?.cancel();
+    }
+    if (serverError) throw serverError;
+    if (expired) return { reason: 'expired', healthy: true };
+    if (stalled) {
+      // Not necessarily a fault (a server that sends no bookmarks looks the
+      // same), and the re-watch is cheap: logged at debug, counted by onWatchEnd.
+      logger.debug({ resourceVersion, inactivityTimeoutMs, received }, 'nothing arrived on the watch, not even a bookmark; restarting it from the last resourceVersion');
+      return { reason: 'stalled', healthy: true };
+    }
+    return { reason: 'closed', healthy: received > 0 || clock.now() - openedAt >= MIN_HEALTHY_WATCH_MS };
   };
 
   const runner: Runner = async (signal) => {
     if (running) throw new Error(`informer cache "${options.name}" is already running`);
     running = true;
-    const stop = new AbortController();
-    listSignal = AbortSignal.any([signal, stop.signal]);
-
-    let failure: { err: unknown } | undefined;
-    let wake: (() => void) | undefined;
-    const onError = (err: unknown): void => {
-      failure = { err };
-      wake?.();
-    };
-    informer.on('error', onError);
-
+    resourceVersion = '';
     let attempt = 0;
-    let starting: Promise<void> | undefined;
     try {
       while (!signal.aborted) {
-        failure = undefined;
+        let failure: unknown;
         try {
-          starting = informer.start();
-          await raceAbort(starting, signal);
-        } catch (err) {
-          // start() itself throws for configuration problems (no current cluster).
-          failure = { err };
-        }
-        if (signal.aborted) break;
-        if (!failure) {
+          if (!resourceVersion) await relist(signal);
           markSynced();
-          attempt = 0;
-          // Watching now. Wait for the watch to fail or for the signal.
-          await new Promise<void>((resolve) => {
-            const done = (): void => {
-              signal.removeEventListener('abort', done);
-              wake = undefined;
-              resolve();
-            };
-            wake = done;
-            if (failure || signal.aborted) done();
-            else signal.addEventListener('abort', done, { once: true });
-          });
+          const { reason, healthy } = await watchOnce(signal);
           if (signal.aborted) break;
+          options.onWatchEnd?.(reason);
+          if (reason === 'expired') {
+            logger.info({ resourceVersion }, 'watch resourceVersion expired; listing again');
+            resourceVersion = '';
+          }
+          if (healthy) {
+            attempt = 0;
+            continue;
+          }
+          failure = new Error('the server ended the watch at once without an event');
+        } catch (err) {
+          if (signal.aborted) break;
+          options.onWatchEnd?.('failed');
+          failure = err;
         }
         attempt += 1;
         const delayMs = backoffDelay(attempt, options.backoff);
-        const err = KubeApiError.from(failure?.err, `list/watch ${options.path}`);
+        const err = KubeApiError.from(failure, `list/watch ${options.path}`);
         logger.warn({ err, attempt, delayMs, hint: hintFor(err) }, 'informer failed; restarting');
         await sleep(delayMs, signal);
       }
     } finally {
-      informer.off('error', onError);
-      stop.abort();
-      await informer.stop();
-      // A start() cut short by the abort may still open a watch once its
-      // request returns; stop again when it settles so that none lingers.
-      if (starting) {
-        const stopIfIdle = (): void => {
-          if (!running) void informer.stop();
-        };
-        void starting.then(stopIfIdle, stopIfIdle);
-      }
       running = false;
       synced = false;
     }
@@ -192,8 +298,8 @@ export function createInformerCache<T extends KubernetesObject>(options: Informe
         signal?.addEventListener('abort', onAbort, { once: true });
       });
     },
-    get: (namespace, name) => informer.get(name, namespace),
-    list: (namespace) => [...informer.list(namespace)],
+    get: (namespace, name) => objects.get(namespace)?.get(name),
+    list: (namespace) => (namespace === undefined || namespace === '' ? [...objects.values()].flatMap((inNamespace) => [...inNamespace.values()]) : [...(objects.get(namespace)?.values() ?? [])]),
     onChange: (cb) => {
       listeners.add(cb);
       return () => {
@@ -203,23 +309,22 @@ export function createInformerCache<T extends KubernetesObject>(options: Informe
   };
 }
 
-/** Resolves with `promise`, or as soon as the signal aborts (leaving `promise` to settle on its own). */
-async function raceAbort(promise: Promise<void>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) {
-    promise.catch(() => undefined);
-    return;
-  }
+/** `promise`'s value, or an AbortError as soon as the signal aborts (a list that ignores its signal cannot hold up shutdown). */
+async function untilSettledOrAborted<V>(promise: Promise<V>, signal: AbortSignal): Promise<V> {
+  // Whatever the promise does after an abort must not surface as an unhandled rejection.
+  promise.catch(() => undefined);
+  signal.throwIfAborted();
   let onAbort: (() => void) | undefined;
-  const aborted = new Promise<void>((resolve) => {
-    onAbort = () => resolve();
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
   try {
-    await Promise.race([promise, aborted]);
+    return await Promise.race([
+      promise,
+      new Promise<never>((_resolve, reject) => {
+        onAbort = () => reject(new DOMException('the informer cache stopped', 'AbortError'));
+        signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
   } finally {
     if (onAbort) signal.removeEventListener('abort', onAbort);
-    // A start() still in flight after an abort must not surface as an unhandled rejection.
-    promise.catch(() => undefined);
   }
 }
 
