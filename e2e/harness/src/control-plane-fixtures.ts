@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ApiextensionsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { repoRoot } from './binaries.js';
 import { pollUntil, probe } from './http-probe.js';
 import { startProcess, type ManagedProcess } from './managed-process.js';
@@ -53,6 +53,21 @@ export async function startServiceProcess(name: ServiceName, healthzPort: number
   return { name, process: child, logs: () => output, stop: () => child.stop(5000) };
 }
 
+async function conversionClientBackToService(extensions: ApiextensionsV1Api): Promise<void> {
+  let url: string | undefined;
+  try {
+    url = (await extensions.readCustomResourceDefinition({ name: 'subscriptions.dapr.io' })).spec.conversion?.webhook?.clientConfig?.url;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 404) return;
+    throw err;
+  }
+  if (!url) return;
+  await extensions.patchCustomResourceDefinition(
+    { name: 'subscriptions.dapr.io', body: { spec: { conversion: { webhook: { clientConfig: { url: null, service: { namespace: 'dapr-system', name: 'dapr-webhook', path: '/convert', port: 443 } } } } } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
+}
+
 function ignoreConflict(err: unknown): void {
   if ((err as { code?: number }).code !== 409) throw err;
 }
@@ -100,8 +115,20 @@ export async function controlPlaneToken(
 
 /** The CRDs as generated into crds/, applied server-side (the client library drops `x-kubernetes-*` keys), then waited for. */
 export async function applyCrds(kubeconfigPath: string, kubeConfig: KubeConfig): Promise<void> {
-  await run('kubectl', ['--kubeconfig', kubeconfigPath, 'apply', '--server-side', '--force-conflicts', '--field-manager', 'tsdapr', '-f', join(repoRoot(), 'crds')], { timeout: 60_000 });
   const extensions = kubeConfig.makeApiClient(ApiextensionsV1Api);
+  // An operator run with --webhook-registration=url left the conversion client
+  // as a url, beside which this apply would put the CRD's service: the API
+  // server refuses both. Put the service back first; retried, since an
+  // operator still running may register its url again in between.
+  for (let attempt = 1; ; attempt++) {
+    await conversionClientBackToService(extensions);
+    try {
+      await run('kubectl', ['--kubeconfig', kubeconfigPath, 'apply', '--server-side', '--force-conflicts', '--field-manager', 'tsdapr', '-f', join(repoRoot(), 'crds')], { timeout: 60_000 });
+      break;
+    } catch (err) {
+      if (attempt >= 3 || !/exactly one of url or service/.test((err as Error).message)) throw err;
+    }
+  }
   for (const plural of ['components', 'configurations', 'subscriptions', 'resiliencies', 'httpendpoints']) {
     await pollUntil(
       `CRD ${plural}.dapr.io established`,
