@@ -70,11 +70,16 @@ describe('helm install, upgrade and uninstall against the real API server', () =
 
   test('install: every object is accepted', async () => {
     const file = valuesFile(values());
+    let output: string;
     try {
-      await helmOk(['install', RELEASE, chartDir(), '--namespace', ns.name, '--kubeconfig', kubeconfigPath, '-f', file.path, '--timeout', '2m']);
+      output = await helmOk(['install', RELEASE, chartDir(), '--namespace', ns.name, '--kubeconfig', kubeconfigPath, '-f', file.path, '--timeout', '2m']);
     } finally {
       file.cleanup();
     }
+    // NOTES.txt: how to check the install (in this namespace) and give a first Deployment its sidecar.
+    assert.match(output, new RegExp(`kubectl -n ${ns.name} rollout status deploy/dapr-sentry`));
+    assert.match(output, new RegExp(`tsdapr status -n ${ns.name}\\b`));
+    assert.match(output, /"dapr\.io\/enabled":"true"/);
     const apps = kc.makeApiClient(AppsV1Api);
     const core = kc.makeApiClient(CoreV1Api);
     for (const name of ['dapr-sentry', 'dapr-operator', 'dapr-sidecar-injector']) {

@@ -102,7 +102,7 @@ export async function startLocalPod(options: StartLocalPodOptions): Promise<Runn
         const response = await probe(`http://127.0.0.1:${probePort}${container.readinessProbe?.httpGet?.path ?? '/readyz'}`).catch(() => undefined);
         return response?.status === 200 ? true : undefined;
       },
-      { timeoutMs: options.readyTimeoutMs ?? 60_000 },
+      { timeoutMs: options.readyTimeoutMs ?? 120_000 },
     ).catch((err: unknown) => {
       throw new Error(`${(err as Error).message}\n--- ${name} (${argv.join(' ')}) output ---\n${output.slice(-4000)}`, { cause: err });
     });
