@@ -35,6 +35,14 @@ export interface KubernetesControlPlaneOptions {
   readonly webhookFailurePolicy: 'Fail' | 'Ignore';
   /** Unique per control plane: the MutatingWebhookConfiguration is cluster-wide. */
   readonly webhookConfigurationName: string;
+  /**
+   * The operator registers its webhooks at https://localhost:<port> (a
+   * person's cluster: the API server then really converts and validates).
+   * Off: registered as in a pod, through the dapr-webhook Service, which no
+   * process backs; tests that share a cluster keep it off, since the
+   * Subscription CRD's conversion client is cluster-wide.
+   */
+  readonly operatorWebhooksByUrl?: boolean;
   /** Where each service's output goes as `<name>.log`, besides memory. */
   readonly logDir?: string;
 }
@@ -86,8 +94,9 @@ export async function startKubernetesControlPlane(options: KubernetesControlPlan
         [
           '--kubeconfig', kubeconfigPath, '--trust-domain', TRUST_DOMAIN, '--sentry-address', sentryAddress, '--sentry-token-file', operatorToken, '--trust-anchors-file', anchorsFile,
           '--api-listen-address', '127.0.0.1', '--api-port', String(apiPort), '--webhook-listen-address', '127.0.0.1', '--webhook-port', String(operatorWebhookPort), '--metrics-port', String(operatorMetrics),
-          // No Service reaches a process: the API server calls the conversion and validating webhooks at https://localhost:<port>.
-          '--webhook-registration', 'url',
+          // Unique, like the injector's: the ValidatingWebhookConfiguration is cluster-wide.
+          '--validating-webhook-configuration-name', `${webhookConfigurationName}-operator`,
+          ...(options.operatorWebhooksByUrl ? ['--webhook-registration', 'url'] : []),
         ],
         env,
         logFileOf('operator'),

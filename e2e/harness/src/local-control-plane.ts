@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     webhookNamespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [CONTROL_PLANE_NAMESPACE, 'kube-system', 'kube-public'] }] },
     webhookFailurePolicy: 'Ignore',
     webhookConfigurationName: 'dapr-sidecar-injector',
+    operatorWebhooksByUrl: true,
     logDir: join(stateDir, 'logs'),
   }).catch(async (err: unknown) => {
     await cluster.stop();
