@@ -10,7 +10,7 @@
  * headers, frames and acks as daprd), so it measures upstream's placement
  * and ours alike.
  */
-import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { placementService } from '@tsdapr/grpc';
 import { daprdStep, type DaprdPhase, type ReceivedOrder } from '@tsdapr/placement';
 
@@ -53,6 +53,8 @@ export class H2Sidecar {
   reportedAt: number | undefined;
   ended = false;
   closedByUs = false;
+  /** Why the stream ended: the gRPC status from the trailers, or what happened to the connection. */
+  endReason: string | undefined;
   /** The phase of the last order acked: REPORT, LOCK, UPDATE or UNLOCK. */
   phase: DaprdPhase = 'REPORT';
   private version = 0;
@@ -69,7 +71,8 @@ export class H2Sidecar {
     const prefix = (operation: keyof typeof OPERATION_NUMBER): Buffer => Buffer.concat([idAndNamespace, Buffer.from([0x48, OPERATION_NUMBER[operation], 0x50])]);
     this.ackPrefixes = { LOCK: prefix('LOCK'), UPDATE: prefix('UPDATE'), UNLOCK: prefix('UNLOCK') };
     this.session = connect(`http://${options.address}`, { settings: { initialWindowSize: WINDOW_BYTES } });
-    this.session.on('error', () => this.end());
+    this.session.on('error', (err: Error) => this.end(`connection error: ${err.message}`));
+    this.session.on('goaway', (code: number) => this.end(`GOAWAY ${code}`));
     this.session.on('connect', () => this.session.setLocalWindowSize(WINDOW_BYTES));
     this.stream = this.session.request(
       {
@@ -83,8 +86,15 @@ export class H2Sidecar {
     this.stream.on('data', (chunk: Buffer) => {
       for (const message of this.reader.push(chunk)) this.onMessage(message);
     });
-    this.stream.on('close', () => this.end());
-    this.stream.on('error', () => this.end());
+    const statusOf = (headers: IncomingHttpHeaders): void => {
+      const code = headers['grpc-status'];
+      const message = headers['grpc-message'];
+      if (typeof code === 'string') this.endReason ??= `grpc-status ${code}: ${decodeURIComponent(typeof message === 'string' ? message : '')}`;
+    };
+    this.stream.on('response', statusOf);
+    this.stream.on('trailers', statusOf);
+    this.stream.on('close', () => this.end(`stream closed (RST code ${this.stream.rstCode ?? '-'})`));
+    this.stream.on('error', (err: Error) => this.end(`stream error: ${err.message}`));
     const report = method.requestSerialize({ operation: 'REPORT', name: options.name, id: options.id, namespace: options.namespace, entities: [options.actorType], api_level: 20 });
     this.reported = new Promise((resolve) => {
       this.stream.write(frame(report), () => {
@@ -118,7 +128,8 @@ export class H2Sidecar {
     return framed;
   }
 
-  private end(): void {
+  private end(reason: string): void {
+    this.endReason ??= reason;
     if (this.ended) return;
     this.ended = true;
     this.options.listener.onEnd(this);

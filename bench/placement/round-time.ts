@@ -30,6 +30,7 @@
  * Usage: node bench/dist/placement/round-time.js [--sizes 100,1000] [--churn 10] [--impls tsdapr,upstream]
  */
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { binaryPath, freePorts, pollUntil, repoRoot, startProcess, type ManagedProcess } from '@tsdapr/e2e-harness';
 import { H2Sidecar, checkAckEncoding, type SidecarListener } from './h2-sidecar.js';
@@ -46,6 +47,7 @@ const NAMESPACE = 'bench';
 const ACTOR_TYPE = 'BenchActor';
 const JOIN_TIMEOUT_MS = 40_000;
 const ROUND_TIMEOUT_MS = 15_000;
+const CONNECT_BATCH = 50;
 
 type Impl = 'tsdapr' | 'upstream 1.17.5';
 
@@ -130,22 +132,23 @@ interface SizeResult {
   benchChurnCpuMs: number;
   rssAfterJoinMiB: number;
   peakRssMiB: number;
-  /** Sidecar streams the server ended. */
+  /** Sidecar streams the server ended, and why (count by reason). */
   lost: number;
+  lostReasons?: Record<string, number>;
   failure?: string;
 }
 
-async function startPlacement(impl: Impl): Promise<{ process: ManagedProcess; address: string }> {
+async function startPlacement(impl: Impl, logFile: string): Promise<{ process: ManagedProcess; address: string }> {
   const [port, healthz, metrics] = (await freePorts(3)) as [number, number, number];
   const common = ['--port', String(port), '--listen-address', '127.0.0.1', '--healthz-port', String(healthz), '--healthz-listen-address', '127.0.0.1', '--metrics-port', String(metrics), '--metrics-listen-address', '127.0.0.1', '--tls-enabled=false', '--log-level', 'warn'];
   let child: ManagedProcess;
   if (impl === 'tsdapr') {
     // This process's Node flags go along, so `node --cpu-prof` profiles the server too.
-    child = startProcess({ name: 'placement', command: process.execPath, args: [...process.execArgv, join(repoRoot(), 'packages/placement/dist/main.js'), ...common] });
+    child = startProcess({ name: 'placement', command: process.execPath, args: [...process.execArgv, join(repoRoot(), 'packages/placement/dist/main.js'), ...common], logFile });
   } else {
     // A single raft node with in-memory stores elects itself within milliseconds.
     const [raft] = (await freePorts(1)) as [number];
-    child = startProcess({ name: 'upstream placement', command: binaryPath('upstream-placement'), args: [...common, '--id', 'dapr-placement-0', '--initial-cluster', `dapr-placement-0=127.0.0.1:${raft}`, '--inmem-store-enabled'] });
+    child = startProcess({ name: 'upstream placement', command: binaryPath('upstream-placement'), args: [...common, '--id', 'dapr-placement-0', '--initial-cluster', `dapr-placement-0=127.0.0.1:${raft}`, '--inmem-store-enabled'], logFile });
   }
   const address = `127.0.0.1:${port}`;
   // Ready = leader and serving: an actor-less sidecar in another namespace gets its lock/update/unlock burst.
@@ -172,7 +175,8 @@ async function startPlacement(impl: Impl): Promise<{ process: ManagedProcess; ad
 }
 
 async function measure(impl: Impl, n: number): Promise<SizeResult> {
-  const placement = await startPlacement(impl);
+  const logFile = join(tmpdir(), `placement-bench-${impl === 'tsdapr' ? 'tsdapr' : 'upstream'}-${n}.log`);
+  const placement = await startPlacement(impl, logFile);
   const pid = placement.process.pid;
   const result: SizeResult = { impl, n, leaveMs: [], rejoinMs: [], joinCpuMs: NaN, churnCpuMs: NaN, benchChurnCpuMs: NaN, rssAfterJoinMiB: NaN, peakRssMiB: NaN, lost: 0 };
   const rounds = new Rounds();
@@ -186,7 +190,13 @@ async function measure(impl: Impl, n: number): Promise<SizeResult> {
     // Join: N sidecars at once.
     let cpu = cpuMsOf(pid);
     const firstAt = performance.now();
-    for (let i = 0; i < n; i++) sidecars.push(newSidecar(i === 0));
+    // In batches that yield to the event loop: thousands of connects in one
+    // synchronous loop would leave the first connections' keepalive pings
+    // unanswered for seconds (real sidecars are separate processes).
+    for (let i = 0; i < n; i++) {
+      sidecars.push(newSidecar(i === 0));
+      if (i % CONNECT_BATCH === CONNECT_BATCH - 1) await new Promise((resolve) => setImmediate(resolve));
+    }
     const names = new Set(sidecars.map((s) => s.name));
     const joined = rounds.wait(sidecars, (hosts) => hosts.size === n && [...names].every((name) => hosts.has(name)), JOIN_TIMEOUT_MS, `join of ${n}`);
     const lastReportAt = Math.max(...(await Promise.all(sidecars.map((s) => s.whenReported()))));
@@ -218,9 +228,15 @@ async function measure(impl: Impl, n: number): Promise<SizeResult> {
     const benchUsed = process.cpuUsage(benchCpu);
     result.benchChurnCpuMs = (benchUsed.user + benchUsed.system) / 1000;
   } catch (err) {
-    result.failure = (err as Error).message;
+    result.failure = `${(err as Error).message} (placement log: ${logFile})`;
   } finally {
-    result.lost = sidecars.filter((s) => s.ended && !s.closedByUs).length;
+    const lost = sidecars.filter((s) => s.ended && !s.closedByUs);
+    result.lost = lost.length;
+    if (lost.length > 0) {
+      const reasons: Record<string, number> = {};
+      for (const sidecar of lost) reasons[sidecar.endReason ?? 'unknown'] = (reasons[sidecar.endReason ?? 'unknown'] ?? 0) + 1;
+      result.lostReasons = reasons;
+    }
     result.peakRssMiB = memMiBOf(pid, 'VmHWM');
     await placement.process.stop();
     for (const sidecar of sidecars) sidecar.close();
@@ -253,6 +269,7 @@ function print(results: SizeResult[]): void {
   console.log(line(header));
   for (const row of rows) console.log(line(row));
   for (const r of results) if (r.failure) console.log(`${r.impl}, N=${r.n}: ${r.failure}`);
+  for (const r of results) if (r.lostReasons) console.log(`${r.impl}, N=${r.n}: streams ended by the server: ${JSON.stringify(r.lostReasons)}`);
   for (const n of sizes) {
     const ours = results.find((r) => r.impl === 'tsdapr' && r.n === n);
     const theirs = results.find((r) => r.impl === 'upstream 1.17.5' && r.n === n);
