@@ -212,6 +212,13 @@ describe('webhooks the operator registers with the API server', () => {
     assert.equal(webhook?.clientConfig.caBundle, client.caBundle, 'one serving CA for both');
     assert.equal(webhook?.failurePolicy, 'Ignore');
     assert.deepEqual(webhook?.namespaceSelector?.matchLabels, { 'kubernetes.io/metadata.name': ns.name });
+
+    // Level-triggered: resyncs (every 2 s here) that find nothing to change write nothing.
+    const generation = async (): Promise<number | undefined> => ((await kubeRequest(kubeConfig, 'GET', `${CRDS}/subscriptions.dapr.io`)).body as { metadata?: { generation?: number } }).metadata?.generation;
+    const [crdBefore, configBefore] = [await generation(), config.metadata?.resourceVersion];
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    assert.equal(await generation(), crdBefore, 'the CRD was not rewritten');
+    assert.equal((await kubeConfig.makeApiClient(AdmissionregistrationV1Api).readValidatingWebhookConfiguration({ name: configName })).metadata?.resourceVersion, configBefore, 'the ValidatingWebhookConfiguration was not rewritten');
   });
 
   test('a v1alpha1 Subscription reads back as v2alpha1, and a v2alpha1 one as v1alpha1 (conversion through our webhook)', async () => {
