@@ -23,7 +23,7 @@
  * Usage: node bench/dist/operator/latency-and-memory.js [--sidecars 100] [--changes 20]
  *          [--components 5000] [--pods 10000] [--no-upstream]
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client, ServiceError } from '@grpc/grpc-js';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
@@ -106,6 +106,7 @@ async function measureLatency(run: Run, implementation: Implementation, figures:
   const operator = await start(run, implementation);
   const sidecars = new SimulatedSidecars(WATCHED_COMPONENT, MARKER, SIDECARS);
   try {
+    figures.set('startup to ready, empty cluster (ms)', operator.startupMs);
     await listComponents(run, operator, STREAM_NAMESPACE);
     await sleep(SETTLE_MS);
     figures.set('RSS, empty cluster (MiB)', memMiBOf(operator.pid, 'VmRSS'));
@@ -144,6 +145,7 @@ async function measureLatency(run: Run, implementation: Implementation, figures:
     const allStreams: number[] = [];
     const roundTrips: number[] = [];
     const cpuBefore = cpuMsOf(operator.pid);
+    const eventsBefore = sidecars.eventsReceived;
     for (let i = 0; i < CHANGES; i++) {
       await sleep(100);
       const { sentAt, returnedAt, marker } = await change(`${implementation}-${i}`);
@@ -153,6 +155,9 @@ async function measureLatency(run: Run, implementation: Implementation, figures:
       allStreams.push(Math.max(...arrivals) - returnedAt);
     }
     const cpuMs = cpuMsOf(operator.pid) - cpuBefore;
+    // Late events of the last change still count: wait for them before reading.
+    await sleep(1000);
+    const eventsPerStreamPerChange = (sidecars.eventsReceived - eventsBefore) / SIDECARS / CHANGES;
     if (sidecars.errors.length > 0) throw new Error(`stream errors: ${sidecars.errors.slice(0, 3).join('; ')}`);
 
     figures.set('update, per stream, p50 (ms)', percentile(perStream, 0.5));
@@ -162,6 +167,7 @@ async function measureLatency(run: Run, implementation: Implementation, figures:
     figures.set('update, all streams, max (ms)', Math.max(...allStreams));
     figures.set('API server PATCH round trip, p50 (ms)', percentile(roundTrips, 0.5));
     figures.set('operator CPU per change (ms)', cpuMs / CHANGES);
+    figures.set('events per stream per change', eventsPerStreamPerChange);
     figures.set(`RSS, ${SIDECARS} streams open (MiB)`, memMiBOf(operator.pid, 'VmRSS'));
   } finally {
     sidecars.close();
@@ -223,6 +229,8 @@ function printTable(results: Map<Implementation, Figures>): void {
 
 async function main(): Promise<void> {
   const logDir = join(repoRoot(), '.tsdapr', 'bench', 'operator');
+  // Service logs are appended to: start each run with none.
+  rmSync(logDir, { recursive: true, force: true });
   mkdirSync(logDir, { recursive: true });
   process.stdout.write(`operator bench: ${SIDECARS} sidecars, ${CHANGES} changes, ${COMPONENTS} Components, ${PODS} Pods; logs in ${logDir}; load ${loadAverage()}\n`);
   const cluster = await startCluster({ logDir });

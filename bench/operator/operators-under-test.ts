@@ -1,7 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { binaryPath, freePorts, pollUntil, probe, startProcess, startServiceProcess } from '@tsdapr/e2e-harness';
+
+/** The operator's `--validating-webhook-configuration-name` default. */
+const OUR_VALIDATING_WEBHOOK = 'dapr-operator';
 
 export type Implementation = 'tsdapr' | 'upstream 1.17.5';
 
@@ -43,7 +46,18 @@ export async function startOurOperator(env: OperatorEnvironment, run: number): P
     { NAMESPACE: env.namespace },
     join(env.logDir, `operator-tsdapr-${run}.log`),
   );
-  return { implementation: 'tsdapr', pid: service.process.pid, apiPort, startupMs: performance.now() - startedAt, stop: () => service.stop() };
+  const stop = async (): Promise<void> => {
+    await service.stop();
+    // Its ValidatingWebhookConfiguration (failurePolicy Ignore) outlives it and
+    // would put a refused connection on every later Component write, upstream's runs included.
+    await env.kubeConfig
+      .makeApiClient(AdmissionregistrationV1Api)
+      .deleteValidatingWebhookConfiguration({ name: OUR_VALIDATING_WEBHOOK })
+      .catch((err: unknown) => {
+        if ((err as { code?: number }).code !== 404) throw err;
+      });
+  };
+  return { implementation: 'tsdapr', pid: service.process.pid, apiPort, startupMs: performance.now() - startedAt, stop };
 }
 
 /**

@@ -30,6 +30,8 @@ export class SimulatedSidecars {
   private readonly arrivals = new Map<string, Arrivals>();
   private readonly failures: string[] = [];
   private closing = false;
+  /** Every event of the watched Component on any stream, marker or not (an operator may send more than one per change). */
+  eventsReceived = 0;
 
   constructor(
     private readonly componentName: string,
@@ -66,6 +68,7 @@ export class SimulatedSidecars {
   private onEvent(index: number, event: ComponentUpdateEvent, at: number): void {
     const component = JSON.parse(event.component.toString('utf8')) as { metadata?: { name?: string }; spec?: { metadata?: Array<{ name?: string; value?: unknown }> } };
     if (component.metadata?.name !== this.componentName) return;
+    this.eventsReceived++;
     const marker = component.spec?.metadata?.find((entry) => entry.name === this.markerName)?.value;
     if (typeof marker !== 'string') return;
     const arrivals = this.arrivalsOf(marker);
