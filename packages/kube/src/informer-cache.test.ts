@@ -39,7 +39,7 @@ class FakeWatches {
   }
 }
 
-function setup(lists: Array<() => Promise<KubernetesListObject<Obj>>>, extra: { inactivityTimeoutMs?: number } = {}) {
+function setup(lists: Array<() => Promise<KubernetesListObject<Obj>>>, extra: { inactivityTimeoutMs?: number; backoff?: { initialMs: number; maxMs: number; jitter: number } } = {}) {
   let calls = 0;
   const signals: AbortSignal[] = [];
   const watches = new FakeWatches();
@@ -74,8 +74,8 @@ const listOf =
     Promise.resolve({ items, metadata: { resourceVersion: '5' } });
 const failing = (message: string) => () => Promise.reject(Object.assign(new Error(message), { statusCode: 503 }));
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 2000;
+async function until(check: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 1));
@@ -178,6 +178,21 @@ void test('a watch that breaks restarts after backoff from its resourceVersion a
   assert.equal(s.watches.current.query['resourceVersion'], '6');
   assert.deepEqual(s.ends, ['failed']);
   assert.equal(s.listCalls(), 1);
+  await run.stop();
+});
+
+void test('an API server that gives no HTTP answer (or 503) is retried within 2 s whatever the backoff; other HTTP errors wait the backoff out', async () => {
+  const s = setup([listOf()], { backoff: { initialMs: 60_000, maxMs: 60_000, jitter: 0 } });
+  const run = await started(s);
+  const failedAt = Date.now();
+  s.watches.current.fail(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }));
+  await until(() => s.watches.opened.length === 2, 'the retry', 3000);
+  assert.ok(Date.now() - failedAt >= 1900, 'it still waits a little');
+  s.watches.current.fail(Object.assign(new Error('Service Unavailable'), { statusCode: 503 }));
+  await until(() => s.watches.opened.length === 3, 'the retry after 503', 3000);
+  s.watches.current.fail(Object.assign(new Error('Forbidden'), { statusCode: 403 }));
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  assert.equal(s.watches.opened.length, 3, 'another HTTP error keeps the configured backoff');
   await run.stop();
 });
 

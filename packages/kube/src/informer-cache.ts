@@ -75,6 +75,8 @@ export interface InformerCache<T extends KubernetesObject> {
 
 const DEFAULT_MIN_WATCH_SECONDS = 300;
 const DEFAULT_INACTIVITY_TIMEOUT_MS = 90_000;
+/** The longest wait before retrying an API server that gave no HTTP answer, or 503. */
+const UNREACHABLE_MAX_DELAY_MS = 2000;
 /** A watch the server ends sooner than this without any event counts as a failure (backoff, no busy loop). */
 const MIN_HEALTHY_WATCH_MS = 1000;
 
@@ -267,9 +269,15 @@ export function createInformerCache<T extends KubernetesObject>(options: Informe
           failure = err;
         }
         attempt += 1;
-        const delayMs = backoffDelay(attempt, options.backoff);
         const err = KubeApiError.from(failure, `list/watch ${options.path}`);
-        logger.warn({ err, attempt, delayMs, hint: hintFor(err) }, 'informer failed; restarting');
+        // No HTTP answer at all (refused, reset), or 503 (a starting API server
+        // answers it until every CRD's path is installed): the server is
+        // restarting or unreachable, a retry is cheap, and a long backoff would
+        // notice its return many seconds late.
+        const delayMs = err.status === undefined || err.status === 503 ? Math.min(backoffDelay(attempt, options.backoff), UNREACHABLE_MAX_DELAY_MS) : backoffDelay(attempt, options.backoff);
+        // Every failure at debug; the 1st, 2nd, 4th, 8th... also at warn, so a long outage does not flood the log.
+        const level = Number.isInteger(Math.log2(attempt)) ? 'warn' : 'debug';
+        logger[level]({ err, attempt, delayMs, hint: hintFor(err) }, 'informer failed; restarting');
         await sleep(delayMs, signal);
       }
     } finally {
