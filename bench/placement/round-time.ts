@@ -30,7 +30,7 @@
  * Usage: node bench/dist/placement/round-time.js [--sizes 100,1000] [--churn 10] [--impls tsdapr,upstream]
  */
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { binaryPath, freePorts, pollUntil, repoRoot, startProcess, type ManagedProcess } from '@tsdapr/e2e-harness';
 import { H2Sidecar, checkAckEncoding, type SidecarListener } from './h2-sidecar.js';
@@ -45,8 +45,9 @@ const churnRounds = Number(argValue('--churn') ?? 10) || 10;
 const wanted = (argValue('--impls') ?? 'tsdapr,upstream').split(',');
 const NAMESPACE = 'bench';
 const ACTOR_TYPE = 'BenchActor';
-const JOIN_TIMEOUT_MS = 40_000;
-const ROUND_TIMEOUT_MS = 15_000;
+/** Generous, growing with N: a slow placement should show as slow, not as a failure. */
+const joinTimeoutMs = (n: number): number => 40_000 + 20 * n;
+const roundTimeoutMs = (n: number): number => 15_000 + 5 * n;
 const CONNECT_BATCH = 50;
 
 type Impl = 'tsdapr' | 'upstream 1.17.5';
@@ -132,6 +133,8 @@ interface SizeResult {
   benchChurnCpuMs: number;
   rssAfterJoinMiB: number;
   peakRssMiB: number;
+  /** The machine's 1-minute load average at the end (2 cores: above 2 means others wait for CPU too). */
+  loadAvg: number;
   /** Sidecar streams the server ended, and why (count by reason). */
   lost: number;
   lostReasons?: Record<string, number>;
@@ -178,7 +181,7 @@ async function measure(impl: Impl, n: number): Promise<SizeResult> {
   const logFile = join(tmpdir(), `placement-bench-${impl === 'tsdapr' ? 'tsdapr' : 'upstream'}-${n}.log`);
   const placement = await startPlacement(impl, logFile);
   const pid = placement.process.pid;
-  const result: SizeResult = { impl, n, leaveMs: [], rejoinMs: [], joinCpuMs: NaN, churnCpuMs: NaN, benchChurnCpuMs: NaN, rssAfterJoinMiB: NaN, peakRssMiB: NaN, lost: 0 };
+  const result: SizeResult = { impl, n, leaveMs: [], rejoinMs: [], joinCpuMs: NaN, churnCpuMs: NaN, benchChurnCpuMs: NaN, rssAfterJoinMiB: NaN, peakRssMiB: NaN, loadAvg: NaN, lost: 0 };
   const rounds = new Rounds();
   const sidecars: H2Sidecar[] = [];
   let next = 0;
@@ -198,7 +201,7 @@ async function measure(impl: Impl, n: number): Promise<SizeResult> {
       if (i % CONNECT_BATCH === CONNECT_BATCH - 1) await new Promise((resolve) => setImmediate(resolve));
     }
     const names = new Set(sidecars.map((s) => s.name));
-    const joined = rounds.wait(sidecars, (hosts) => hosts.size === n && [...names].every((name) => hosts.has(name)), JOIN_TIMEOUT_MS, `join of ${n}`);
+    const joined = rounds.wait(sidecars, (hosts) => hosts.size === n && [...names].every((name) => hosts.has(name)), joinTimeoutMs(n), `join of ${n}`);
     const lastReportAt = Math.max(...(await Promise.all(sidecars.map((s) => s.whenReported()))));
     const doneAt = await joined;
     result.joinMs = doneAt - lastReportAt;
@@ -212,7 +215,7 @@ async function measure(impl: Impl, n: number): Promise<SizeResult> {
     for (let r = 0; r < churnRounds; r++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       const leaving = sidecars.splice(1 + (r % (sidecars.length - 1)), 1)[0]!;
-      const left = rounds.wait(sidecars, (hosts) => hosts.size === sidecars.length && !hosts.has(leaving.name), ROUND_TIMEOUT_MS, `leave #${r + 1}`);
+      const left = rounds.wait(sidecars, (hosts) => hosts.size === sidecars.length && !hosts.has(leaving.name), roundTimeoutMs(n), `leave #${r + 1}`);
       const leftFrom = performance.now();
       leaving.close();
       result.leaveMs.push((await left) - leftFrom);
@@ -220,7 +223,7 @@ async function measure(impl: Impl, n: number): Promise<SizeResult> {
       await new Promise((resolve) => setTimeout(resolve, 100));
       const joining = newSidecar();
       sidecars.push(joining);
-      const rejoined = rounds.wait(sidecars, (hosts) => hosts.size === sidecars.length && hosts.has(joining.name), ROUND_TIMEOUT_MS, `rejoin #${r + 1}`);
+      const rejoined = rounds.wait(sidecars, (hosts) => hosts.size === sidecars.length && hosts.has(joining.name), roundTimeoutMs(n), `rejoin #${r + 1}`);
       const reportedAt = await joining.whenReported();
       result.rejoinMs.push((await rejoined) - reportedAt);
     }
@@ -238,6 +241,7 @@ async function measure(impl: Impl, n: number): Promise<SizeResult> {
       result.lostReasons = reasons;
     }
     result.peakRssMiB = memMiBOf(pid, 'VmHWM');
+    result.loadAvg = loadavg()[0] ?? NaN;
     await placement.process.stop();
     for (const sidecar of sidecars) sidecar.close();
   }
@@ -262,8 +266,9 @@ function print(results: SizeResult[]): void {
     ms(r.rssAfterJoinMiB),
     ms(r.peakRssMiB),
     String(r.lost),
+    r.loadAvg.toFixed(1),
   ]);
-  const header = ['placement', 'N', 'join ms', 'from 1st', 'leave p50', 'leave p99', 'rejoin p50', 'rejoin p99', 'rounds', 'join cpu ms', 'cpu ms/round', 'sidecars cpu/round', 'RSS MiB', 'peak MiB', 'lost'];
+  const header = ['placement', 'N', 'join ms', 'from 1st', 'leave p50', 'leave p99', 'rejoin p50', 'rejoin p99', 'rounds', 'join cpu ms', 'cpu ms/round', 'sidecars cpu/round', 'RSS MiB', 'peak MiB', 'lost', 'load'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]): string => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
   console.log(line(header));
@@ -285,7 +290,7 @@ function print(results: SizeResult[]): void {
   console.log(
     'All sidecars are clients in this one Node process on the same 2 cores (one decodes tables, the others read operation and version), so round times include their ack latency ' +
       '("sidecars cpu/round": this process\'s CPU per churn round); cpu and RSS are the placement process alone; ' +
-      '"from 1st" counts from the first connect; "lost" counts sidecar streams the server ended.',
+      '"from 1st" counts from the first connect; "lost" counts sidecar streams the server ended; "load" is the 1-minute load average at the end (2 cores).',
   );
 }
 
