@@ -233,6 +233,12 @@ describe('helm install, upgrade and uninstall against the real API server', () =
     }
     await controlPlane?.stop();
     controlPlane = undefined;
+    const appsApi = kc.makeApiClient(AppsV1Api);
+    await pollUntil('no control-plane workload ready', async () => {
+      const deployments = await Promise.all(['dapr-sentry', 'dapr-operator', 'dapr-sidecar-injector'].map((name) => appsApi.readNamespacedDeployment({ name, namespace: ns.name })));
+      const placementSet = await appsApi.readNamespacedStatefulSet({ name: 'dapr-placement-server', namespace: ns.name });
+      return [...deployments, placementSet].every((w) => !w.status?.readyReplicas) ? true : undefined;
+    }, { timeoutMs: 30_000 });
     const webhook = await kc.makeApiClient(AdmissionregistrationV1Api).readMutatingWebhookConfiguration({ name: 'dapr-sidecar-injector' });
     assert.equal(webhook.webhooks?.[0]?.clientConfig.service?.port, 443);
     const service = await kc.makeApiClient(CoreV1Api).readNamespacedService({ name: 'dapr-sidecar-injector', namespace: ns.name });

@@ -14,19 +14,20 @@ import { containerArgv, containerEnv, mountPlan, runtimeSettings, type Container
  *   service-account tokens from a TokenRequest bound to this very pod, with
  *   the audience and lifetime the pod asks for);
  * - the process runs in a private mount namespace (`unshare --mount`) where
- *   each directory is bind-mounted at the pod's mountPath, and its own UTS
- *   namespace whose host name is the pod's name, as in a pod (the operator's
- *   Lease holder is its host name). Paths are not
+ *   each directory is bind-mounted at the pod's mountPath. Paths are not
  *   rewritten, because the services also read fixed in-pod paths no flag
  *   names (the in-cluster service-account token the Kubernetes client loads,
- *   the injector's Sentry token at /var/run/secrets/dapr.io/sentrytoken);
+ *   the injector's Sentry token at /var/run/secrets/dapr.io/sentrytoken). It
+ *   also gets its own UTS namespace whose host name is the pod's name, as in
+ *   a pod (the operator's Lease holder is its host name);
  * - as in the container: the root file system read-only when the chart says
  *   so (a bind remount inside that namespace only), the image's user 65532
  *   unless the pod names another, and only the pod's environment (`env -i`):
  *   no kubeconfig of the test leaks in, so each service talks to the API
  *   server as its own ServiceAccount, through the chart's RBAC;
  * - once its readiness probe answers 200 the pod's status is set Ready, as
- *   the kubelet would, so that the workload's readyReplicas count it.
+ *   the kubelet would, so that the workload's readyReplicas count it; once
+ *   stopped, not ready again.
  */
 
 /** The image's ENV and USER (Dockerfile). */
@@ -69,9 +70,12 @@ export async function startLocalPod(options: StartLocalPodOptions): Promise<Runn
   const dir = await mkdtemp(join(tmpdir(), `tsdapr-pod-${name}-`));
   let child: ManagedProcess | undefined;
   let output = '';
+  let ready = false;
   const stop = async (): Promise<void> => {
     await child?.stop(5000);
     await rm(dir, { recursive: true, force: true });
+    if (ready) await setReady(options.kubeConfig, pod, container, false);
+    ready = false;
   };
   try {
     const runtime = runtimeSettings(pod, container, IMAGE_USER);
@@ -106,7 +110,8 @@ export async function startLocalPod(options: StartLocalPodOptions): Promise<Runn
     ).catch((err: unknown) => {
       throw new Error(`${(err as Error).message}\n--- ${name} (${argv.join(' ')}) output ---\n${output.slice(-4000)}`, { cause: err });
     });
-    await markReady(options.kubeConfig, pod, container);
+    await setReady(options.kubeConfig, pod, container, true);
+    ready = true;
     return { name, pod, container, ports, argv, process: running, logs: () => output, stop };
   } catch (err) {
     await stop();
@@ -224,23 +229,33 @@ function quote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The kubelet's part after a passing readiness probe: Running and Ready. */
-async function markReady(kc: KubeConfig, pod: V1Pod, container: V1Container): Promise<void> {
+/**
+ * The kubelet's part: Running and Ready after a passing readiness probe;
+ * not ready once the process is gone, still Running as a container the
+ * kubelet would restart (Failed would make the controllers replace the pod).
+ * A pod already deleted, by a rollout or an uninstall, has nothing to report.
+ */
+async function setReady(kc: KubeConfig, pod: V1Pod, container: V1Container, ready: boolean): Promise<void> {
   const now = new Date().toISOString();
-  const condition = (type: string): Record<string, string> => ({ type, status: 'True', lastTransitionTime: now });
-  await kc.makeApiClient(CoreV1Api).patchNamespacedPodStatus(
-    {
-      name: pod.metadata?.name ?? '',
-      namespace: pod.metadata?.namespace ?? '',
-      body: {
-        status: {
-          phase: 'Running',
-          startTime: now,
-          conditions: [condition('PodScheduled'), condition('Initialized'), condition('ContainersReady'), condition('Ready')],
-          containerStatuses: [{ name: container.name, image: container.image ?? '', imageID: '', ready: true, started: true, restartCount: 0, state: { running: { startedAt: now } } }],
+  const status = ready ? 'True' : 'False';
+  const condition = (type: string, value: string): Record<string, string> => ({ type, status: value, lastTransitionTime: now });
+  const state = ready ? { running: { startedAt: now } } : { terminated: { exitCode: 0, reason: 'Completed', finishedAt: now } };
+  try {
+    await kc.makeApiClient(CoreV1Api).patchNamespacedPodStatus(
+      {
+        name: pod.metadata?.name ?? '',
+        namespace: pod.metadata?.namespace ?? '',
+        body: {
+          status: {
+            phase: 'Running',
+            conditions: [condition('PodScheduled', 'True'), condition('Initialized', 'True'), condition('ContainersReady', status), condition('Ready', status)],
+            containerStatuses: [{ name: container.name, image: container.image ?? '', imageID: '', ready, started: ready, restartCount: 0, state }],
+          },
         },
       },
-    },
-    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-  );
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+  } catch (err) {
+    if (ready || (err as { code?: number }).code !== 404) throw err;
+  }
 }
