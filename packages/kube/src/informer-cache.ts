@@ -275,7 +275,7 @@ export function createInformerCache<T extends KubernetesObject>(options: Informe
         // restarting or unreachable, a retry is cheap, and a long backoff would
         // notice its return many seconds late.
         const delayMs = err.status === undefined || err.status === 503 ? Math.min(backoffDelay(attempt, options.backoff), UNREACHABLE_MAX_DELAY_MS) : backoffDelay(attempt, options.backoff);
-        // Every failure at debug; the 1st, 2nd, 4th, 8th... also at warn, so a long outage does not flood the log.
+        // The 1st, 2nd, 4th, 8th... failure in a row at warn, the others at debug: a long outage does not flood the log.
         const level = Number.isInteger(Math.log2(attempt)) ? 'warn' : 'debug';
         logger[level]({ err, attempt, delayMs, hint: hintFor(err) }, 'informer failed; restarting');
         await sleep(delayMs, signal);
