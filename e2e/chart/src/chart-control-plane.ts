@@ -73,6 +73,7 @@ export async function startChartControlPlane(options: ChartControlPlaneOptions):
     for (const service of START_ORDER) {
       const pods = planned.get(service) ?? [];
       if (service === 'injector') {
+        // The API server calls the first replica (in a cluster the Service would spread the calls).
         const injectorPort = pods[0]?.local.ports.get(injectorContainerPort(services, pods[0].local));
         if (injectorPort === undefined) throw new Error('the injector has no local webhook port');
         restoreWebhook = await pointWebhookAtLocalInjector(kc, namespace, injectorPort);
