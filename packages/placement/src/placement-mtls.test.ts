@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import * as x509 from '@peculiar/x509';
-import { clientCredentials, type TlsIdentity } from '@tsdapr/grpc';
-import { silentLogger } from '@tsdapr/runtime';
+import { TlsMaterial, clientCredentials, type TlsIdentity } from '@tsdapr/grpc';
+import { silentLogger, untilAborted } from '@tsdapr/runtime';
 import { Registry } from 'prom-client';
 import { parsePlacementOptions } from './options.js';
 import { createPlacement } from './placement.js';
@@ -144,5 +145,57 @@ void test('with mTLS: sidecars are authorized by SPIFFE ID; the Host must name t
     controller.abort();
     await done;
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('a rotated serving certificate applies to new connections without a restart', async () => {
+  const ca = await testCa();
+  const first = await ca.issue(PLACEMENT_ID);
+  const second = await ca.issue(PLACEMENT_ID);
+  const app1 = await ca.issue('spiffe://public/ns/default/app1');
+  const material = new TlsMaterial({ identity: first, trustAnchorsPem: ca.anchorsPem });
+  const options = parsePlacementOptions(
+    ['--port=0', '--listen-address=127.0.0.1', '--healthz-port=0', '--healthz-listen-address=127.0.0.1', '--enable-metrics=false', '--tls-enabled', '--trust-domain=cluster.local'],
+    { NAMESPACE: 'dapr-system' },
+  );
+  const controller = new AbortController();
+  let done: Promise<void> = Promise.resolve();
+  const port = await new Promise<number>((resolve) => {
+    const placement = createPlacement(options, {
+      logger: silentLogger(),
+      registry: new Registry(),
+      servingIdentity: { material, load: () => Promise.resolve(), runner: (signal) => untilAborted(signal) },
+      onListening: (server, p) => {
+        if (server === 'grpc') resolve(p);
+      },
+    });
+    done = placement.run(controller.signal);
+  });
+  /** The serial of the certificate a new mTLS connection is served. */
+  const servedSerial = (): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port, ca: ca.anchorsPem, cert: app1.certificateChainPem, key: app1.privateKeyPem, ALPNProtocols: ['h2'], checkServerIdentity: () => undefined }, () => {
+        resolve(socket.getPeerCertificate().serialNumber);
+        socket.end();
+      });
+      socket.on('error', reject);
+    });
+  try {
+    assert.equal((await servedSerial()).toLowerCase(), first.certificate.serialNumber.toLowerCase());
+    material.setIdentity(second);
+    assert.equal((await servedSerial()).toLowerCase(), second.certificate.serialNumber.toLowerCase());
+    const client = new SidecarClient({
+      address: `127.0.0.1:${port}`,
+      name: '10.0.0.1:50002',
+      id: 'app1',
+      namespace: 'default',
+      entities: ['a'],
+      credentials: clientCredentials({ trustAnchorsPem: ca.anchorsPem, expectedServerId: PLACEMENT_ID, identity: app1 }),
+    });
+    await client.waitForMembers({ a: ['10.0.0.1:50002'] });
+    client.close();
+  } finally {
+    controller.abort();
+    await done;
   }
 });

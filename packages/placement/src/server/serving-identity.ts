@@ -7,8 +7,8 @@ import { PlacementError } from '../errors.js';
 
 /**
  * Where placement's own serving certificate comes from when mTLS is on. The
- * gRPC server only sees `material`, which can change under it (grpc-js
- * applies a new certificate to new connections).
+ * gRPC server only sees `material`, which can change under it (the server
+ * applies a new certificate or anchor set to new connections).
  *
  * Today: files (`fileServingIdentity`). The seam for later: a source that
  * asks our Sentry for an SVID as `dapr-placement` with the pod's projected
