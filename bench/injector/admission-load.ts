@@ -25,6 +25,8 @@ export interface PacedRun {
   /** Sorted ascending. */
   readonly latenciesMs: number[];
   readonly achievedPerSecond: number;
+  /** How late the generator sent, p99 in ms: more than a few ms means the machine, not the server, set the pace. */
+  readonly sendLagP99Ms: number;
   readonly failures: number;
   readonly firstFailure?: string;
 }
@@ -125,6 +127,7 @@ export async function paced(agent: Agent, target: AdmissionTarget, body: Buffer,
   const total = Math.round(rate * seconds);
   const latencies: number[] = [];
   const inFlight: Promise<void>[] = [];
+  const lags: number[] = [];
   let failures = 0;
   let firstFailure: string | undefined;
   const one = async (): Promise<void> => {
@@ -139,13 +142,15 @@ export async function paced(agent: Agent, target: AdmissionTarget, body: Buffer,
   };
   const start = performance.now();
   for (let i = 0; i < total; i++) {
-    const wait = start + (i * 1000) / rate - performance.now();
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
     if (wait >= 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    lags.push(Math.max(0, performance.now() - due));
     inFlight.push(one());
   }
   await Promise.all(inFlight);
   const elapsed = (performance.now() - start) / 1000;
-  return { latenciesMs: latencies.sort((a, b) => a - b), achievedPerSecond: latencies.length / elapsed, failures, ...(firstFailure ? { firstFailure } : {}) };
+  return { latenciesMs: latencies.sort((a, b) => a - b), achievedPerSecond: latencies.length / elapsed, sendLagP99Ms: percentile(lags.sort((a, b) => a - b), 99), failures, ...(firstFailure ? { firstFailure } : {}) };
 }
 
 /** As many requests as `concurrency` workers get answered in `seconds`: the server's ceiling. */
