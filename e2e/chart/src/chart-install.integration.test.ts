@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { AdmissionregistrationV1Api, ApiextensionsV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, PolicyV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, ApiextensionsV1Api, AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, PolicyV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { createTestNamespace, pollUntil, repoRoot, requireTestCluster, testKubeConfig, type TestNamespace } from '@tsdapr/e2e-harness';
 import { startChartControlPlane, type ChartControlPlane } from './chart-control-plane.js';
 import { chartDir, helmOk, valuesFile } from './helm.js';
@@ -363,6 +363,10 @@ describe('HA: every replica the chart asks for runs, and placement elects one le
     }, { timeoutMs: 30_000 });
     for (const workload of status.workloads) assert.equal(workload.replicas, REPLICAS, workload.name);
     assert.ok(byService.get('placement')?.includes(status.placement.leader ?? ''), `leader ${status.placement.leader} is one of ${byService.get('placement')?.join(', ')}`);
+    // The operators elect theirs too, named by host name, which is the pod's.
+    const operatorLease = await kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: 'operator.dapr.io', namespace: ns.name });
+    const holder = operatorLease.spec?.holderIdentity ?? '';
+    assert.ok(byService.get('operator')?.some((pod) => holder.startsWith(`${pod}_`)), `operator Lease holder ${holder} is one of ${byService.get('operator')?.join(', ')}`);
     writeFileSync(join(repoRoot(), '.tsdapr', 'chart-status-ha.txt'), await tsdaprStatus(ns.name, []));
   });
 });
