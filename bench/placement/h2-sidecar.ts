@@ -35,6 +35,8 @@ export interface SidecarListener {
 export interface H2SidecarOptions {
   /** host:port of the placement server (plaintext). */
   readonly address: string;
+  /** Its number in the run; name and id derive from it. */
+  readonly index: number;
   readonly name: string;
   readonly id: string;
   readonly namespace: string;
@@ -49,6 +51,8 @@ const OPERATION_NUMBER = { LOCK: 2, UPDATE: 3, UNLOCK: 4 } as const;
 
 export class H2Sidecar {
   readonly name: string;
+  readonly index: number;
+  readonly observer: boolean;
   /** When its REPORT was handed to the connection (performance.now()). */
   reportedAt: number | undefined;
   ended = false;
@@ -67,6 +71,8 @@ export class H2Sidecar {
 
   constructor(private readonly options: H2SidecarOptions) {
     this.name = options.name;
+    this.index = options.index;
+    this.observer = options.observer;
     const idAndNamespace = Buffer.concat([lengthDelimited(5, options.id), lengthDelimited(8, options.namespace)]);
     const prefix = (operation: keyof typeof OPERATION_NUMBER): Buffer => Buffer.concat([idAndNamespace, Buffer.from([0x48, OPERATION_NUMBER[operation], 0x50])]);
     this.ackPrefixes = { LOCK: prefix('LOCK'), UPDATE: prefix('UPDATE'), UNLOCK: prefix('UNLOCK') };

@@ -113,9 +113,18 @@ class Rounds implements SidecarListener {
     if (waiting.pending.delete(sidecar) && waiting.pending.size === 0) waiting.resolve(at);
   }
 
-  /** A pending sidecar whose stream ended will never unlock: the round cannot be measured. */
+  /** Told about a stream the server ended (not one a sidecar closed itself). */
+  onLost: (sidecar: H2Sidecar) => void = () => undefined;
+
+  /** A pending sidecar whose stream ended will not unlock; its replacement (see `adopt`) will. */
   onEnd(sidecar: H2Sidecar): void {
     this.waiting?.pending.delete(sidecar);
+    if (!sidecar.closedByUs) this.onLost(sidecar);
+  }
+
+  /** A sidecar that reconnected in place of a lost one: the round in progress waits for it too. */
+  adopt(sidecar: H2Sidecar): void {
+    this.waiting?.pending.add(sidecar);
   }
 }
 
@@ -135,7 +144,7 @@ interface SizeResult {
   peakRssMiB: number;
   /** The machine's 1-minute load average at the end (2 cores: above 2 means others wait for CPU too). */
   loadAvg: number;
-  /** Sidecar streams the server ended, and why (count by reason). */
+  /** Sidecar streams the server ended (each then reconnected), and why (count by reason). */
   lost: number;
   lostReasons?: Record<string, number>;
   failure?: string;
@@ -159,7 +168,7 @@ async function startPlacement(impl: Impl, logFile: string): Promise<{ process: M
     `${impl} placement serving`,
     async () => {
       const rounds = new Rounds();
-      const probe = new H2Sidecar({ address, name: 'probe:1', id: 'probe', namespace: 'probe', actorType: ACTOR_TYPE, listener: rounds, observer: true });
+      const probe = new H2Sidecar({ address, index: -1, name: 'probe:1', id: 'probe', namespace: 'probe', actorType: ACTOR_TYPE, listener: rounds, observer: true });
       checkAckEncoding(probe, 'probe', 'probe');
       const unlocked = await new Promise<boolean>((resolve) => {
         const started = performance.now();
@@ -185,9 +194,26 @@ async function measure(impl: Impl, n: number): Promise<SizeResult> {
   const rounds = new Rounds();
   const sidecars: H2Sidecar[] = [];
   let next = 0;
-  const newSidecar = (observer = false): H2Sidecar => {
-    const i = next++;
-    return new H2Sidecar({ address: placement.address, name: `10.0.${i >> 8}.${i & 255}:50002`, id: `app-${i}`, namespace: NAMESPACE, actorType: ACTOR_TYPE, listener: rounds, observer });
+  const sidecarAt = (i: number, observer: boolean): H2Sidecar =>
+    new H2Sidecar({ address: placement.address, index: i, name: `10.0.${i >> 8}.${i & 255}:50002`, id: `app-${i}`, namespace: NAMESPACE, actorType: ACTOR_TYPE, listener: rounds, observer });
+  const newSidecar = (observer = false): H2Sidecar => sidecarAt(next++, observer);
+  // A daprd whose stream the server ends (a dissemination timeout, say)
+  // reconnects and reports again; so do these, after a second, under the
+  // same name. Each such loss is counted, with the server's reason.
+  let measuring = true;
+  const lostReasons: Record<string, number> = {};
+  rounds.onLost = (lost) => {
+    if (!measuring) return;
+    const reason = lost.endReason ?? 'unknown';
+    lostReasons[reason] = (lostReasons[reason] ?? 0) + 1;
+    result.lost++;
+    setTimeout(() => {
+      const index = sidecars.indexOf(lost);
+      if (!measuring || index < 0) return;
+      const fresh = sidecarAt(lost.index, lost.observer);
+      sidecars[index] = fresh;
+      rounds.adopt(fresh);
+    }, 1000);
   };
   try {
     // Join: N sidecars at once.
@@ -233,13 +259,8 @@ async function measure(impl: Impl, n: number): Promise<SizeResult> {
   } catch (err) {
     result.failure = `${(err as Error).message} (placement log: ${logFile})`;
   } finally {
-    const lost = sidecars.filter((s) => s.ended && !s.closedByUs);
-    result.lost = lost.length;
-    if (lost.length > 0) {
-      const reasons: Record<string, number> = {};
-      for (const sidecar of lost) reasons[sidecar.endReason ?? 'unknown'] = (reasons[sidecar.endReason ?? 'unknown'] ?? 0) + 1;
-      result.lostReasons = reasons;
-    }
+    measuring = false;
+    if (result.lost > 0) result.lostReasons = lostReasons;
     result.peakRssMiB = memMiBOf(pid, 'VmHWM');
     result.loadAvg = loadavg()[0] ?? NaN;
     await placement.process.stop();
