@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1LabelSelector, type V1Pod, type V1Service } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Container, type V1LabelSelector, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { pollUntil } from '@tsdapr/e2e-harness';
 import { localPorts, startLocalPod, type RunningPod } from './local-pod.js';
 import { clusterAddressMap, type LocalPod } from './pod-process.js';
@@ -41,20 +41,19 @@ export async function startChartControlPlane(options: ChartControlPlaneOptions):
   const server = new URL(kc.getCurrentCluster()?.server ?? '');
   const apiServer = { host: server.hostname, port: Number(server.port || 443) };
 
-  const planned = new Map<Service, { pod: V1Pod; local: LocalPod }[]>();
-  for (const service of START_ORDER) {
-    const pods = await workloadPods(kc, namespace, service);
-    planned.set(
-      service,
-      await Promise.all(
-        pods.map(async (pod) => {
-          const container = pod.spec?.containers[0];
-          if (!container) throw new Error(`pod ${pod.metadata?.name} has no container`);
-          return { pod, local: { pod, container, ports: await localPorts(container) } };
-        }),
-      ),
-    );
-  }
+  const podsOf = new Map<Service, V1Pod[]>();
+  for (const service of START_ORDER) podsOf.set(service, await workloadPods(kc, namespace, service));
+  const containerOf = (pod: V1Pod): V1Container => {
+    const container = pod.spec?.containers[0];
+    if (!container) throw new Error(`pod ${pod.metadata?.name} has no container`);
+    return container;
+  };
+  // Every pod's ports at once, so that no two pods share one.
+  const allPods = [...podsOf.values()].flat();
+  const portMaps = await localPorts(allPods.map(containerOf));
+  const planned = new Map<Service, { pod: V1Pod; local: LocalPod }[]>(
+    [...podsOf.entries()].map(([service, pods]) => [service, pods.map((pod) => ({ pod, local: { pod, container: containerOf(pod), ports: portMaps[allPods.indexOf(pod)] ?? new Map<number, number>() } }))]),
+  );
   const services = (await core.listNamespacedService({ namespace })).items;
   const addresses = clusterAddressMap({ services, pods: [...planned.values()].flat().map((p) => p.local), clusterDomain: options.clusterDomain ?? 'cluster.local', apiServer });
 

@@ -35,8 +35,10 @@ describe('helm install, upgrade and uninstall against the real API server', () =
   let missed: TestNamespace;
   let chartCopy: string;
   let controlPlane: ChartControlPlane | undefined;
+  // The cluster is shared with other tests: the webhook and the operator (which writes Services and Component status) stay in these namespaces.
   const values = (): Record<string, unknown> => ({
     dapr_sidecar_injector: { namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [ns.name, apps.name] }] } },
+    dapr_operator: { watchNamespace: apps.name },
   });
 
   before(async () => {
@@ -321,6 +323,7 @@ describe('HA: every replica the chart asks for runs, and placement elects one le
     const file = valuesFile({
       global: { ha: { enabled: true, replicaCount: REPLICAS } },
       dapr_sidecar_injector: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns.name } } },
+      dapr_operator: { watchNamespace: ns.name },
     });
     try {
       await helmOk(['install', RELEASE, chartDir(), '--namespace', ns.name, '--kubeconfig', kubeconfigPath, '-f', file.path, '--timeout', '2m']);

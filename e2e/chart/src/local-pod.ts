@@ -1,8 +1,10 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Container, type V1Pod } from '@kubernetes/client-node';
-import { freePorts, pollUntil, probe, repoRoot, startProcess, type ManagedProcess } from '@tsdapr/e2e-harness';
+import { pollUntil, probe, repoRoot, startProcess, type ManagedProcess } from '@tsdapr/e2e-harness';
 import { containerArgv, containerEnv, mountPlan, runtimeSettings, type ContainerRuntimeSettings, type MountPlan, type PortMap, type VolumeSource } from './pod-process.js';
 
 /**
@@ -45,11 +47,51 @@ export interface RunningPod {
   stop(): Promise<void>;
 }
 
-/** A free local port for every container port. */
-export async function localPorts(container: V1Container): Promise<PortMap> {
-  const declared = (container.ports ?? []).map((p) => p.containerPort);
-  const free = await freePorts(declared.length);
-  return new Map(declared.map((port, i) => [port, free[i] ?? 0]));
+/** A distinct unused local port for every container port of every container. */
+export async function localPorts(containers: readonly V1Container[]): Promise<PortMap[]> {
+  const declared = containers.map((c) => (c.ports ?? []).map((p) => p.containerPort));
+  const free = await unusedListenPorts(declared.flat().length);
+  let next = 0;
+  return declared.map((ports) => new Map(ports.map((port) => [port, free[next++] ?? 0])));
+}
+
+/**
+ * Ports below the kernel's ephemeral range, free on every interface (the
+ * services listen on all of them, as in a pod). Not port 0's answer: that
+ * comes from the ephemeral range, where any outgoing connection of any
+ * process may take it before the service, started seconds later, listens
+ * (seen: EADDRINUSE on a metrics port while other tests ran).
+ */
+export async function unusedListenPorts(count: number): Promise<number[]> {
+  const range = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => '32768 60999');
+  const ephemeralLow = Number(range.trim().split(/\s+/)[0]) || 32768;
+  const low = 10_000;
+  if (ephemeralLow - low < count * 10) throw new Error(`too few ports below the ephemeral range (${ephemeralLow}) for ${count}`);
+  const held: Server[] = [];
+  try {
+    const ports: number[] = [];
+    for (let attempt = 0; ports.length < count; attempt++) {
+      if (attempt > count * 50) throw new Error(`no ${count} free ports between ${low} and ${ephemeralLow}`);
+      const port = low + Math.floor(Math.random() * (ephemeralLow - low));
+      if (ports.includes(port)) continue;
+      const server = createServer();
+      // Held until all are chosen, so that they differ.
+      if (await listens(server, port)) {
+        held.push(server);
+        ports.push(port);
+      }
+    }
+    return ports;
+  } finally {
+    await Promise.all(held.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  }
+}
+
+function listens(server: Server, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen({ port, host: '::', ipv6Only: false }, () => resolve(true));
+  });
 }
 
 export interface StartLocalPodOptions {
@@ -71,8 +113,10 @@ export async function startLocalPod(options: StartLocalPodOptions): Promise<Runn
   let child: ManagedProcess | undefined;
   let output = '';
   let ready = false;
+  let logStream: WriteStream | undefined;
   const stop = async (): Promise<void> => {
     await child?.stop(5000);
+    await new Promise<void>((resolve) => (logStream ? logStream.end(resolve) : resolve()));
     await rm(dir, { recursive: true, force: true });
     if (ready) await setReady(options.kubeConfig, pod, container, false);
     ready = false;
@@ -86,13 +130,15 @@ export async function startLocalPod(options: StartLocalPodOptions): Promise<Runn
     const [command, ...args] = argv;
     if (command !== 'node') throw new Error(`pod ${name}: the chart runs "${command}", not node`);
     const envArgs = [...env.entries()].map(([key, value]) => `${key}=${value}`);
+    // Output is kept in memory (the test reads it) and, when asked, in a file too.
+    logStream = options.logFile ? createWriteStream(options.logFile, { flags: 'a' }) : undefined;
     child = startProcess({
       name,
       command: 'unshare',
       args: ['--mount', '--uts', '--propagation', 'private', '--', '/bin/sh', '-c', podScript(name, mounts, runtime), 'pod', 'env', '-i', ...envArgs, process.execPath, ...args],
       cwd: repoRoot(),
-      ...(options.logFile ? { logFile: options.logFile } : {}),
       onOutput: (chunk) => {
+        logStream?.write(chunk);
         output += chunk.toString('utf8');
         if (output.length > 2_000_000) output = output.slice(-1_000_000);
       },
