@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:http2';
+import { connect as tcpConnect } from 'node:net';
 import { Client, credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { placementService } from '@tsdapr/grpc';
 import { silentLogger } from '@tsdapr/runtime';
@@ -14,7 +15,7 @@ import { decodeOrderHead, type ReceivedOrder } from './sidecar-client.js';
 const method = placementService().service.ReportDaprStatus!;
 
 /** A server whose handler answers each Host message with a script chosen by the message's app id. */
-async function startServer(t: { after: (fn: () => Promise<void>) => void }) {
+async function startServer(t: { after: (fn: () => Promise<void>) => void }, keepalive = { timeMs: 2000, timeoutMs: 3000 }) {
   const controller = new AbortController();
   const shared: PlacementOrder = { operation: 'lock', version: 7 };
   const calls: PlacementCall[] = [];
@@ -44,8 +45,8 @@ async function startServer(t: { after: (fn: () => Promise<void>) => void }) {
     const run = placementServer({
       address: '127.0.0.1:0',
       tls: undefined,
-      keepaliveTimeMs: 2000,
-      keepaliveTimeoutMs: 3000,
+      keepaliveTimeMs: keepalive.timeMs,
+      keepaliveTimeoutMs: keepalive.timeoutMs,
       handler,
       logger: silentLogger(),
       drainMs: 500,
@@ -132,4 +133,27 @@ void test('a compressed message ends the stream with UNIMPLEMENTED; a non-gRPC r
   plain.end();
   plain.resume();
   assert.equal((await plainHeaders)[':status'], 415);
+});
+
+void test('keepalive: a connection that stops answering pings is dropped; one that answers stays', async (t) => {
+  const { address } = await startServer(t, { timeMs: 200, timeoutMs: 300 });
+  const [host, port] = address.split(':') as [string, string];
+  const answering = connect(`http://${address}`);
+  t.after(() => answering.close());
+  await new Promise<void>((resolve) => answering.once('connect', () => resolve()));
+
+  // An HTTP/2 client that sends its preface and SETTINGS, then goes silent (a frozen sidecar).
+  const silent = tcpConnect(Number(port), host);
+  silent.on('data', () => undefined);
+  const startedAt = performance.now();
+  const dropped = new Promise<number>((resolve) => silent.on('close', () => resolve(performance.now() - startedAt)));
+  silent.on('error', () => undefined);
+  silent.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]));
+
+  t.after(() => silent.destroy());
+  const droppedAfterMs = await Promise.race([dropped, new Promise<number>((resolve) => setTimeout(() => resolve(Infinity), 3000))]);
+  // First ping due after 200 ms, unanswered for 300 ms, noticed within a sweep (50 ms).
+  assert.ok(droppedAfterMs >= 450 && droppedAfterMs < 2000, `dropped after ${droppedAfterMs} ms`);
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  assert.equal(answering.closed || answering.destroyed, false, 'the answering connection was dropped');
 });

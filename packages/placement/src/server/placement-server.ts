@@ -55,9 +55,11 @@ export function placementServer(options: PlacementServerOptions): Runner {
     const { logger } = options;
     const sessions = new Set<Http2Session>();
     const server = options.tls ? secureServer(options.tls, logger) : createServer();
+    const keepAlive = new KeepAlive(options.keepaliveTimeMs, options.keepaliveTimeoutMs);
+    server.on('close', () => keepAlive.stop());
     server.on('session', (session) => {
       sessions.add(session);
-      keepAlive(session, options.keepaliveTimeMs, options.keepaliveTimeoutMs);
+      keepAlive.add(session);
       session.on('close', () => sessions.delete(session));
       session.on('error', (err) => logger.debug({ err }, 'placement connection failed'));
     });
@@ -66,7 +68,12 @@ export function placementServer(options: PlacementServerOptions): Runner {
     server.on('tlsClientError', (err) => logger.debug({ err }, 'placement TLS handshake failed'));
 
     const { host, port } = splitAddress(options.address);
-    await listen(server, port, host);
+    try {
+      await listen(server, port, host);
+    } catch (err) {
+      keepAlive.stop();
+      throw err;
+    }
     const bound = (server.address() as AddressInfo).port;
     logger.info({ server: 'placement', port: bound, tls: options.tls !== undefined }, 'gRPC server listening');
     options.onBound?.(bound);
@@ -114,28 +121,52 @@ function secureServer(material: TlsMaterial, logger: Logger): Http2Server {
   return server;
 }
 
-/** Pings the connection every `intervalMs` and destroys it when an answer takes longer than `timeoutMs`, as grpc servers do. */
-function keepAlive(session: Http2Session, intervalMs: number, timeoutMs: number): void {
-  let deadline: NodeJS.Timeout | undefined;
-  const interval = setInterval(() => {
-    if (deadline || session.closed || session.destroyed) return;
-    deadline = setTimeout(() => session.destroy(), timeoutMs);
-    deadline.unref();
-    const sent = session.ping((err) => {
-      clearTimeout(deadline);
-      deadline = undefined;
-      if (err) session.destroy();
-    });
-    if (!sent) {
-      clearTimeout(deadline);
-      deadline = undefined;
+/**
+ * Server keepalive as grpc servers do it: ping every connection every
+ * `intervalMs` and destroy one whose answer takes longer than `timeoutMs`.
+ * One sweep timer serves all connections (thousands of per-connection
+ * interval and deadline timers cost more than the pings); a dead connection
+ * is dropped at most one sweep period after its deadline.
+ */
+class KeepAlive {
+  private readonly pings = new Map<Http2Session, { sentAt: number; answered: boolean }>();
+  private readonly sweep: NodeJS.Timeout;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly timeoutMs: number,
+  ) {
+    this.sweep = setInterval(() => this.tick(), Math.max(50, Math.min(intervalMs, timeoutMs) / 4));
+    this.sweep.unref();
+  }
+
+  add(session: Http2Session): void {
+    this.pings.set(session, { sentAt: performance.now(), answered: true });
+    session.once('close', () => this.pings.delete(session));
+  }
+
+  stop(): void {
+    clearInterval(this.sweep);
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    for (const [session, ping] of this.pings) {
+      if (session.closed || session.destroyed) continue;
+      if (!ping.answered) {
+        if (now - ping.sentAt > this.timeoutMs) session.destroy();
+        continue;
+      }
+      if (now - ping.sentAt < this.intervalMs) continue;
+      ping.sentAt = now;
+      ping.answered = false;
+      const sent = session.ping((err) => {
+        if (err) session.destroy();
+        else ping.answered = true;
+      });
+      if (!sent) ping.answered = true;
     }
-  }, intervalMs);
-  interval.unref();
-  session.on('close', () => {
-    clearInterval(interval);
-    clearTimeout(deadline);
-  });
+  }
 }
 
 function serveStream(
