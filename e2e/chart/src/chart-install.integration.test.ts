@@ -60,7 +60,6 @@ describe('helm install, upgrade and uninstall against the real API server', () =
 
   after(async () => {
     await controlPlane?.stop();
-    if (kc && ns) await deleteOperatorWebhookOf(kc, ns.name);
     if (chartCopy) rmSync(chartCopy, { recursive: true, force: true });
     if (ns) {
       await helmOk(['uninstall', RELEASE, '--namespace', ns.name, '--kubeconfig', kubeconfigPath, '--ignore-not-found']).catch(() => undefined);
@@ -82,12 +81,12 @@ describe('helm install, upgrade and uninstall against the real API server', () =
     assert.match(output, new RegExp(`kubectl -n ${ns.name} rollout status deploy/dapr-sentry`));
     assert.match(output, new RegExp(`tsdapr status -n ${ns.name}\\b`));
     assert.match(output, /"dapr\.io\/enabled":"true"/);
-    const apps = kc.makeApiClient(AppsV1Api);
+    const appsApi = kc.makeApiClient(AppsV1Api);
     const core = kc.makeApiClient(CoreV1Api);
     for (const name of ['dapr-sentry', 'dapr-operator', 'dapr-sidecar-injector']) {
-      assert.equal((await apps.readNamespacedDeployment({ name, namespace: ns.name })).spec?.replicas, 1, name);
+      assert.equal((await appsApi.readNamespacedDeployment({ name, namespace: ns.name })).spec?.replicas, 1, name);
     }
-    assert.equal((await apps.readNamespacedStatefulSet({ name: 'dapr-placement-server', namespace: ns.name })).spec?.replicas, 1);
+    assert.equal((await appsApi.readNamespacedStatefulSet({ name: 'dapr-placement-server', namespace: ns.name })).spec?.replicas, 1);
     const services = (await core.listNamespacedService({ namespace: ns.name })).items.map((s) => s.metadata?.name).sort();
     assert.deepEqual(services, ['dapr-api', 'dapr-placement-server', 'dapr-sentry', 'dapr-sidecar-injector', 'dapr-webhook']);
     const accounts = (await core.listNamespacedServiceAccount({ namespace: ns.name })).items.map((s) => s.metadata?.name);
@@ -99,6 +98,11 @@ describe('helm install, upgrade and uninstall against the real API server', () =
     for (const name of ['dapr-sentry', 'dapr-operator', 'dapr-placement', 'dapr-injector']) assert.ok(await rbac.readNamespacedRole({ name, namespace: ns.name }), name);
     const webhook = await kc.makeApiClient(AdmissionregistrationV1Api).readMutatingWebhookConfiguration({ name: 'dapr-sidecar-injector' });
     assert.equal(webhook.webhooks?.[0]?.clientConfig.service?.namespace, ns.name);
+    // The operator's validating webhook is the release's too, without a caBundle until the operator patches one in.
+    const validating = await kc.makeApiClient(AdmissionregistrationV1Api).readValidatingWebhookConfiguration({ name: 'dapr-operator' });
+    assert.equal(validating.metadata?.annotations?.['meta.helm.sh/release-namespace'], ns.name);
+    assert.deepEqual(validating.webhooks?.[0]?.clientConfig, { service: { namespace: ns.name, name: 'dapr-webhook', path: '/validate', port: 443 } });
+    assert.deepEqual(validating.webhooks?.[0]?.namespaceSelector, { matchLabels: { 'kubernetes.io/metadata.name': apps.name } });
     const configuration = (await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ group: 'dapr.io', version: 'v1alpha1', namespace: ns.name, plural: 'configurations', name: 'daprsystem' })) as { spec: { mtls: { enabled: boolean } } };
     assert.equal(configuration.spec.mtls.enabled, true);
     const extensions = kc.makeApiClient(ApiextensionsV1Api);
@@ -152,6 +156,15 @@ describe('helm install, upgrade and uninstall against the real API server', () =
       const placementSet = await appsApi.readNamespacedStatefulSet({ name: 'dapr-placement-server', namespace: ns.name });
       return [...deployments, placementSet].every((w) => w.status?.readyReplicas === 1) ? true : undefined;
     }, { timeoutMs: 30_000 });
+    // The operator patched the trust anchors into the chart's ValidatingWebhookConfiguration (it may not create one).
+    const anchors = (await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: 'dapr-trust-bundle', namespace: ns.name })).data?.['ca.crt'] ?? '';
+    assert.match(anchors, /BEGIN CERTIFICATE/);
+    await pollUntil("the trust anchors as the caBundle of the chart's ValidatingWebhookConfiguration", async () => {
+      const validating = await kc.makeApiClient(AdmissionregistrationV1Api).readValidatingWebhookConfiguration({ name: 'dapr-operator' });
+      return validating.webhooks?.[0]?.clientConfig.caBundle === Buffer.from(anchors).toString('base64') ? true : undefined;
+    }, { timeoutMs: 30_000 }).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}\noperator log:\n${started.pod('operator').logs().slice(-3000)}`, { cause: err });
+    });
   });
 
   test('an annotated Deployment applied afterwards gets pods with the daprd container', async () => {
@@ -278,7 +291,7 @@ describe('helm install, upgrade and uninstall against the real API server', () =
     assert.equal(component.spec.type, 'state.in-memory');
   });
 
-  test('uninstall: the control plane goes, CRDs and custom resources stay', async () => {
+  test('uninstall: the control plane and both webhook configurations go, CRDs and custom resources stay', async () => {
     await helmOk(['uninstall', RELEASE, '--namespace', ns.name, '--kubeconfig', kubeconfigPath, '--wait', '--timeout', '2m']);
     const apps = kc.makeApiClient(AppsV1Api);
     const core = kc.makeApiClient(CoreV1Api);
@@ -291,9 +304,9 @@ describe('helm install, upgrade and uninstall against the real API server', () =
     assert.ok(!(await rbac.listClusterRole()).items.some((r) => ['dapr-sentry', 'dapr-operator-admin', 'dapr-injector'].includes(r.metadata?.name ?? '')), 'ClusterRoles removed');
     const admission = kc.makeApiClient(AdmissionregistrationV1Api);
     assert.ok(!(await admission.listMutatingWebhookConfiguration()).items.some((w) => w.metadata?.name === 'dapr-sidecar-injector'), 'webhook removed');
-    // Left behind: only what the operator created at run time, which Helm never knew (README).
-    const validating = (await admission.listValidatingWebhookConfiguration()).items.filter((w) => w.webhooks?.some((h) => h.clientConfig.service?.namespace === ns.name));
-    assert.deepEqual(validating.map((w) => `${w.metadata?.name} (${w.metadata?.labels?.['app.kubernetes.io/managed-by']})`), ['dapr-operator (dapr-operator)']);
+    // The operator's validating webhook went with the release: nothing points at this namespace any more.
+    const validating = (await admission.listValidatingWebhookConfiguration()).items.filter((w) => w.metadata?.name === 'dapr-operator' || w.webhooks?.some((h) => h.clientConfig.service?.namespace === ns.name));
+    assert.deepEqual(validating.map((w) => w.metadata?.name), [], 'no ValidatingWebhookConfiguration left behind');
     const extensions = kc.makeApiClient(ApiextensionsV1Api);
     for (const name of CRD_NAMES) assert.ok(await extensions.readCustomResourceDefinition({ name }), `${name} kept`);
     const component = (await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ group: 'dapr.io', version: 'v1alpha1', namespace: ns.name, plural: 'components', name: 'statestore' })) as { metadata: { name: string } };
@@ -336,7 +349,6 @@ describe('HA: every replica the chart asks for runs, and placement elects one le
     await controlPlane?.stop();
     if (ns) {
       await helmOk(['uninstall', RELEASE, '--namespace', ns.name, '--kubeconfig', kubeconfigPath, '--ignore-not-found']).catch(() => undefined);
-      await deleteOperatorWebhookOf(kc, ns.name);
       await ns.cleanup();
     }
   });
@@ -391,17 +403,6 @@ function tsdaprStatus(namespace: string, args: readonly string[]): Promise<strin
       else resolve(stdout);
     });
   });
-}
-
-/**
- * The ValidatingWebhookConfiguration the release's operator created at run
- * time, which `helm uninstall` does not know (charts/tsdapr/README.md). Only
- * when it points at this release: other tests' operators use the same name.
- */
-async function deleteOperatorWebhookOf(kc: KubeConfig, namespace: string): Promise<void> {
-  const admission = kc.makeApiClient(AdmissionregistrationV1Api);
-  const existing = (await admission.listValidatingWebhookConfiguration()).items.find((w) => w.metadata?.name === 'dapr-operator');
-  if (existing?.webhooks?.[0]?.clientConfig.service?.namespace === namespace) await admission.deleteValidatingWebhookConfiguration({ name: 'dapr-operator' });
 }
 
 /**

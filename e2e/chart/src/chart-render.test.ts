@@ -127,6 +127,31 @@ describe('chart with default values', async () => {
     assert.equal(hook.timeoutSeconds, undefined);
   });
 
+  test("the operator's validating webhook for Components belongs to the chart", () => {
+    const vwc = m.get<{ webhooks: Record<string, unknown>[] } & K8sObject>('ValidatingWebhookConfiguration', 'dapr-operator');
+    assert.equal(m.ofKind('ValidatingWebhookConfiguration').length, 1);
+    assert.equal(vwc.metadata.labels?.['app.kubernetes.io/managed-by'], 'Helm');
+    assert.deepEqual(vwc.webhooks, [
+      {
+        name: 'components.validation.dapr.io',
+        // No caBundle: the operator patches the trust anchors in; Helm's three-way merge keeps them on upgrade.
+        clientConfig: { service: { namespace: 'dapr-system', name: 'dapr-webhook', path: '/validate', port: 443 } },
+        rules: [{ apiGroups: ['dapr.io'], apiVersions: ['v1alpha1'], resources: ['components'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' }],
+        failurePolicy: 'Ignore',
+        matchPolicy: 'Equivalent',
+        sideEffects: 'None',
+        timeoutSeconds: 5,
+        admissionReviewVersions: ['v1'],
+        namespaceSelector: {},
+        objectSelector: {},
+      },
+    ]);
+    // The operator runs in the mode that patches it rather than creating its own.
+    const operator = container(m, 'operator');
+    assert.equal(flag(operator, 'webhook-registration'), undefined, 'the default, service');
+    assert.equal(flag(operator, 'validating-webhook-configuration-name'), undefined, 'the default, dapr-operator');
+  });
+
   test('least-privilege RBAC', () => {
     const sentryCluster = m.get<RoleObject>('ClusterRole', 'dapr-sentry');
     assert.deepEqual(rulesFor(sentryCluster, 'authentication.k8s.io', 'tokenreviews')[0]?.verbs, ['create']);
@@ -151,9 +176,9 @@ describe('chart with default values', async () => {
       { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get'] },
       { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], resourceNames: ['subscriptions.dapr.io'], verbs: ['update', 'patch'] },
     ]);
+    // The chart's ValidatingWebhookConfiguration: its caBundle patched, never created (it must not outlive an uninstall).
     assert.deepEqual(rulesFor(operator, 'admissionregistration.k8s.io', 'validatingwebhookconfigurations'), [
-      { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], verbs: ['create'] },
-      { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], resourceNames: ['dapr-operator'], verbs: ['get', 'update', 'patch'] },
+      { apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations'], resourceNames: ['dapr-operator'], verbs: ['get', 'patch'] },
     ]);
     assert.deepEqual(rulesFor(operator, 'dapr.io', 'components/status')[0]?.verbs, ['update', 'patch']);
     assert.deepEqual(rulesFor(operator, '', 'secrets')[0]?.verbs, ['get']);
@@ -288,6 +313,9 @@ describe('chart with other values', () => {
     assert.equal(flag(c, 'watch-namespace'), 'apps');
     assert.equal(flag(c, 'disable-service-reconciler'), 'true');
     assert.equal(workload(m, 'operator').spec.template.spec.volumes?.find((v) => v.name === 'operator-tls')?.secret?.secretName, 'operator-svid');
+    // The webhook's facts come from the watched namespace only: the API server sends only its Components.
+    const vwc = m.get<{ webhooks: { namespaceSelector?: unknown }[] }>('ValidatingWebhookConfiguration', 'dapr-operator');
+    assert.deepEqual(vwc.webhooks[0]?.namespaceSelector, { matchLabels: { 'kubernetes.io/metadata.name': 'apps' } });
   });
 
   test('placement scaled to zero', async () => {

@@ -28,11 +28,11 @@ export const OPERATOR_FLAGS = {
   'webhook-registration': {
     type: 'string',
     default: 'service',
-    help: "how the API server reaches the webhooks: 'service' (Service --webhook-service-name in --namespace, port 443; caBundle: the trust anchors), 'url' (--webhook-url; a local serving certificate), or 'none' (register nothing)",
+    help: "how the API server reaches the webhooks: 'service' (Service --webhook-service-name in --namespace, port 443; caBundle: the trust anchors; the ValidatingWebhookConfiguration is the chart's), 'url' (--webhook-url; a local serving certificate; the operator creates the ValidatingWebhookConfiguration), or 'none' (register nothing)",
   },
   'webhook-service-name': { type: 'string', default: 'dapr-webhook', help: "the Service in front of the webhook port (--webhook-registration=service)" },
   'webhook-url': { type: 'string', default: '', help: 'base URL of the webhooks for --webhook-registration=url (default https://localhost:<webhook-port>); the host must be a DNS name' },
-  'validating-webhook-configuration-name': { type: 'string', default: 'dapr-operator', help: 'the ValidatingWebhookConfiguration the operator creates and keeps current' },
+  'validating-webhook-configuration-name': { type: 'string', default: 'dapr-operator', help: "the ValidatingWebhookConfiguration for Components: with 'service' the chart's, whose caBundle the operator only patches (it never creates it); with 'url' created and kept current by the operator" },
   'webhook-registration-resync-period': { type: 'duration', default: '5m', help: 'how often the registration is checked and put back even without a change of the trust anchors' },
   'disable-component-status': { type: 'bool', default: false, help: 'do not write status.conditions and status.appsInScope on Components' },
   'disable-leader-election': { type: 'bool', default: false, help: 'run the writers (Service reconciler, Component status, webhook registration) without holding the Lease operator.dapr.io; only safe with one replica' },

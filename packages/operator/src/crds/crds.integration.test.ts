@@ -1,15 +1,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { AdmissionregistrationV1Api, AppsV1Api, CustomObjectsApi, type KubeConfig, type V1Deployment } from '@kubernetes/client-node';
-import { createTestNamespace, pollUntil, requireTestCluster, testKubeConfig, type TestNamespace } from '@tsdapr/e2e-harness';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { load } from 'js-yaml';
+import { AdmissionregistrationV1Api, AppsV1Api, CustomObjectsApi, type KubeConfig, type V1Deployment, type V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
+import { binaryPath, createTestNamespace, pollUntil, repoRoot, requireTestCluster, testKubeConfig, type TestNamespace } from '@tsdapr/e2e-harness';
 import { kubeStatusOf } from '@tsdapr/kube';
 import { installCrds } from '../test-support/install-crds.js';
 import { kubeRequest, statusMessage } from '../test-support/kube-http.js';
 import { startOperatorProcess, type OperatorProcess } from '../test-support/operator-process.js';
 import { createTestPki } from '../test-support/test-identities.js';
+import { desiredValidatingWebhookConfiguration, ownedWebhookFields, webhookClientConfig } from '../webhooks/webhook-registration.js';
 
 type Body = Record<string, unknown>;
+
+const run = promisify(execFile);
 
 const component = (spec: Body, extra: Body = {}): Body => ({ apiVersion: 'dapr.io/v1alpha1', kind: 'Component', metadata: { name: 'c' }, spec, ...extra });
 const resiliency = (spec: Body): Body => ({ apiVersion: 'dapr.io/v1alpha1', kind: 'Resiliency', metadata: { name: 'r' }, spec });
@@ -144,6 +152,21 @@ interface ConversionClient {
 async function conversionClient(kubeConfig: KubeConfig): Promise<ConversionClient | undefined> {
   const crd = await kubeRequest(kubeConfig, 'GET', `${CRDS}/subscriptions.dapr.io`);
   return (crd.body as { spec?: { conversion?: { webhook?: { clientConfig?: ConversionClient } } } }).spec?.conversion?.webhook?.clientConfig;
+}
+
+async function configurationExists(kubeConfig: KubeConfig, name: string): Promise<boolean> {
+  const response = await kubeRequest(kubeConfig, 'GET', `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${name}`);
+  if (response.status !== 200 && response.status !== 404) throw new Error(`GET ValidatingWebhookConfiguration ${name}: ${statusMessage(response)}`);
+  return response.status === 200;
+}
+
+/** The chart's ValidatingWebhookConfiguration as `helm template` renders it for a release in `namespace` watching only that namespace. */
+async function renderChartValidatingWebhookConfiguration(namespace: string): Promise<V1ValidatingWebhookConfiguration> {
+  const { stdout } = await run(binaryPath('helm'), [
+    'template', 'tsdapr', join(repoRoot(), 'charts', 'tsdapr'), '--namespace', namespace,
+    '--set', `dapr_operator.watchNamespace=${namespace}`, '--show-only', 'templates/operator/validating-webhook-configuration.yaml',
+  ], { env: { ...process.env, HELM_CACHE_HOME: join(tmpdir(), 'tsdapr-helm-cache'), HELM_CONFIG_HOME: join(tmpdir(), 'tsdapr-helm-config'), HELM_DATA_HOME: join(tmpdir(), 'tsdapr-helm-data') } });
+  return load(stdout) as V1ValidatingWebhookConfiguration;
 }
 
 function daprDeployment(name: string, appId: string, replicas: number): V1Deployment {
@@ -309,9 +332,12 @@ describe('webhooks the operator registers with the API server', () => {
     await pollUntil('the operator to restore its conversion client', async () => ((await conversionClient(kubeConfig))?.url === `https://localhost:${operator!.webhookPort}/convert` ? true : undefined), WAIT);
   });
 
-  test('in Service mode the CRD points at dapr-webhook.<namespace> and its caBundle follows the trust anchors', async () => {
+  test("in Service mode the CRD points at dapr-webhook.<namespace>; the chart's ValidatingWebhookConfiguration is patched, never created; both caBundles follow the trust anchors", async () => {
     await operator?.stop();
     operator = undefined;
+    // The url-mode operator's configuration outlives it (not removed on shutdown): gone, as after `helm uninstall`.
+    const admission = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
+    await admission.deleteValidatingWebhookConfiguration({ name: configName }).catch(() => undefined);
     const pki = createTestPki();
     const files = pki.writeOperatorFiles(`spiffe://cluster.local/ns/${ns.name}/dapr-operator`);
     const serviceMode = await startOperatorProcess({
@@ -332,14 +358,39 @@ describe('webhooks the operator registers with the API server', () => {
       assert.deepEqual(client.service, { namespace: ns.name, name: 'dapr-webhook', path: '/convert', port: 443 });
       assert.equal(client.url, undefined);
 
+      // Without the chart's configuration: a warning and a metric, and no configuration of its own (resyncs every 2 s).
+      const missing = `dapr_operator_reconcile_errors_total{controller="webhook-registration",code="validating_webhook_configuration_missing"}`;
+      await pollUntil('the missing configuration reported', async () => ((await serviceMode.metrics()).includes(missing) ? true : undefined), WAIT);
+      assert.match(serviceMode.logs(), new RegExp(`ValidatingWebhookConfiguration ${configName} does not exist: the chart creates it`));
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      assert.equal(await configurationExists(kubeConfig, configName), false, 'the operator in Service mode does not create the ValidatingWebhookConfiguration');
+
+      // Created as the chart does: its own template, rendered by helm for this namespace, without a caBundle.
+      const chartObject = await renderChartValidatingWebhookConfiguration(ns.name);
+      assert.equal(chartObject.webhooks?.[0]?.clientConfig.caBundle, undefined);
+      await admission.createValidatingWebhookConfiguration({ body: { ...chartObject, metadata: { ...chartObject.metadata, name: configName } } });
+      const patched = await pollUntil("the caBundle patched into the chart's configuration", async () => {
+        const config = await admission.readValidatingWebhookConfiguration({ name: configName });
+        return config.webhooks?.[0]?.clientConfig.caBundle === encoded(pki.trustAnchorsPem) ? config : undefined;
+      }, WAIT);
+      // Only the caBundle differs from the configuration the operator builds itself: the chart's template and the code agree (defaults included).
+      const expected = desiredValidatingWebhookConfiguration(configName, webhookClientConfig({ mode: 'service', serviceName: 'dapr-webhook', validatingConfigurationName: configName, resyncMs: 2000 }, ns.name, '/validate', pki.trustAnchorsPem), ns.name);
+      assert.equal(ownedWebhookFields(patched.webhooks), ownedWebhookFields(expected.webhooks));
+      assert.equal(patched.metadata?.labels?.['app.kubernetes.io/managed-by'], 'Helm', 'the chart\'s labels are left alone');
+
       // A second root added to the anchors file (the first step of a root rotation).
       const rotated = `${readFileSync(files.trustAnchorsFile, 'utf8')}${createTestPki().trustAnchorsPem}`;
       writeFileSync(files.trustAnchorsFile, rotated);
       await pollUntil('the caBundles to follow the anchors', async () => {
         const crd = await conversionClient(kubeConfig);
-        const config = await kubeConfig.makeApiClient(AdmissionregistrationV1Api).readValidatingWebhookConfiguration({ name: configName });
+        const config = await admission.readValidatingWebhookConfiguration({ name: configName });
         return crd?.caBundle === encoded(rotated) && config.webhooks?.[0]?.clientConfig.caBundle === encoded(rotated) && config.webhooks[0].clientConfig.service?.name === 'dapr-webhook' ? true : undefined;
       }, WAIT);
+
+      // Uninstalled while the operator still runs: it does not come back.
+      await admission.deleteValidatingWebhookConfiguration({ name: configName });
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      assert.equal(await configurationExists(kubeConfig, configName), false, 'a running operator in Service mode does not bring a deleted configuration back');
     } finally {
       await serviceMode.stop();
     }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseOperatorOptions } from '../options.js';
-import { desiredValidatingWebhookConfiguration, ownedWebhookFields, webhookClientConfig } from './webhook-registration.js';
+import type { V1ValidatingWebhook, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
+import { caBundlePatch, desiredValidatingWebhookConfiguration, ownedWebhookFields, webhookClientConfig, WebhookRegistrationError } from './webhook-registration.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 
@@ -27,6 +28,49 @@ test('the ValidatingWebhookConfiguration: Components only, Ignore on failure, on
   const rotated = desiredValidatingWebhookConfiguration('dapr-operator', { url: 'https://localhost:1/validate', caBundle: 'bmV3' }, 'team-a');
   assert.notEqual(ownedWebhookFields(config.webhooks), ownedWebhookFields(rotated.webhooks), 'a new caBundle is a difference');
   assert.equal(ownedWebhookFields(config.webhooks), ownedWebhookFields(structuredClone(config.webhooks)));
+});
+
+/** A configuration as the chart renders it (no caBundle), with webhooks as named. */
+function chartConfiguration(...webhooks: { name: string; caBundle?: string }[]): V1ValidatingWebhookConfiguration {
+  const hook = (w: { name: string; caBundle?: string }): V1ValidatingWebhook => ({
+    name: w.name,
+    clientConfig: { service: { namespace: 'dapr-system', name: 'dapr-webhook', path: '/validate', port: 443 }, ...(w.caBundle === undefined ? {} : { caBundle: w.caBundle }) },
+    sideEffects: 'None',
+    admissionReviewVersions: ['v1'],
+  });
+  return { metadata: { name: 'dapr-operator' }, webhooks: webhooks.map(hook) };
+}
+
+test("in Service mode only the caBundle of the chart's Components webhook is patched, found by name and tested before the write", () => {
+  const cases: { name: string; configuration: V1ValidatingWebhookConfiguration; expected: unknown }[] = [
+    {
+      name: 'as installed: no caBundle yet',
+      configuration: chartConfiguration({ name: 'components.validation.dapr.io' }),
+      expected: [
+        { op: 'test', path: '/webhooks/0/name', value: 'components.validation.dapr.io' },
+        { op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: 'bmV3' },
+      ],
+    },
+    { name: 'already current: no write', configuration: chartConfiguration({ name: 'components.validation.dapr.io', caBundle: 'bmV3' }), expected: undefined },
+    {
+      name: 'an old bundle, and a webhook someone added before ours',
+      configuration: chartConfiguration({ name: 'other.example.com' }, { name: 'components.validation.dapr.io', caBundle: 'b2xk' }),
+      expected: [
+        { op: 'test', path: '/webhooks/1/name', value: 'components.validation.dapr.io' },
+        { op: 'add', path: '/webhooks/1/clientConfig/caBundle', value: 'bmV3' },
+      ],
+    },
+  ];
+  for (const c of cases) assert.deepEqual(caBundlePatch(c.configuration, 'bmV3'), c.expected, c.name);
+});
+
+test('a configuration without the Components webhook is an error with a stable code, not a patch of another webhook', () => {
+  for (const configuration of [chartConfiguration({ name: 'other.example.com' }), { metadata: { name: 'dapr-operator' } }]) {
+    assert.throws(
+      () => caBundlePatch(configuration, 'bmV3'),
+      (err: unknown) => err instanceof WebhookRegistrationError && err.code === 'validating_webhook_missing' && /dapr-operator has no webhook components\.validation\.dapr\.io/.test(err.message),
+    );
+  }
 });
 
 test('registration flags', () => {
