@@ -1,3 +1,4 @@
+export { PooledKubeConfig } from './pooled-kube-config.js';
 export { loadKubeConfig, KubeConfigError, IN_CLUSTER_TOKEN_PATH, type LoadKubeConfigOptions } from './kube-config.js';
 export {
   createInformerCache,

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { delimiter } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { TsdaprError } from '@tsdapr/runtime';
+import { PooledKubeConfig } from './pooled-kube-config.js';
 
 export class KubeConfigError extends TsdaprError {}
 
@@ -27,6 +28,9 @@ export interface LoadKubeConfigOptions {
  * - no path: the in-cluster configuration (service-account token, CA and
  *   `KUBERNETES_SERVICE_HOST`/`PORT`, which client-node itself reads).
  *
+ * The result is a PooledKubeConfig: its API clients (`makeApiClient`) and
+ * watches share keep-alive connections.
+ *
  * Throws a KubeConfigError (`kubeconfig_invalid` or `kubeconfig_not_found`)
  * with a message that says what to do.
  */
@@ -40,7 +44,7 @@ export function loadKubeConfig(path?: string, options: LoadKubeConfigOptions = {
 }
 
 function loadFiles(files: readonly string[]): KubeConfig {
-  const merged = new KubeConfig();
+  const merged = new PooledKubeConfig();
   merged.clusters = [];
   merged.users = [];
   merged.contexts = [];
@@ -81,7 +85,7 @@ function loadInCluster(prefix: string): KubeConfig {
       `no kubeconfig given and not running in a pod (no service-account token at ${tokenPath}): pass --kubeconfig or set KUBECONFIG`,
     );
   }
-  const config = new KubeConfig();
+  const config = new PooledKubeConfig();
   config.loadFromCluster(prefix);
   const server = config.getCurrentCluster()?.server ?? '';
   if (server.includes('undefined')) {
