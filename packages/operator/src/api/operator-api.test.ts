@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { silentLogger, createMetricsRegistry } from '@tsdapr/runtime';
@@ -32,8 +33,13 @@ function setup(components: DaprResource[] = []) {
   const feeds = { Component: new ChangeFeed(), Subscription: new ChangeFeed(), HTTPEndpoint: new ChangeFeed() };
   const shutdown = new AbortController();
   const secrets: Record<string, Record<string, string>> = { 'ns1/redis': { password: b64('pw') } };
-  const api = createOperatorApi({ stores, feeds, readSecret: async (ns, name) => secrets[`${ns}/${name}`], metrics, logger: silentLogger(), signal: shutdown.signal });
-  return { api, stores, feeds, shutdown, registry };
+  const secretReads: string[] = [];
+  const readSecret = async (ns: string, name: string): Promise<Record<string, string> | undefined> => {
+    secretReads.push(`${ns}/${name}`);
+    return secrets[`${ns}/${name}`];
+  };
+  const api = createOperatorApi({ stores, feeds, readSecret, metrics, logger: silentLogger(), signal: shutdown.signal });
+  return { api, stores, feeds, shutdown, registry, secretReads };
 }
 
 type Handler = (call: unknown, callback?: (err: unknown, value?: unknown) => void) => void;
@@ -145,6 +151,28 @@ describe('ComponentUpdate stream', () => {
     await settle();
     assert.deepEqual(call.written.map((m) => decode(m['component']).metadata?.name), ['fine']);
     assert.equal(call.endedWith, undefined);
+  });
+
+  test('a change to many streams is resolved and serialized once: one Secret read, the same bytes on every stream', async () => {
+    const { api, feeds, secretReads } = setup();
+    const calls = Array.from({ length: 20 }, () => fakeCall({ namespace: 'ns1' }, APP_A));
+    for (const call of calls) (api['ComponentUpdate'] as Handler)(call);
+    feeds.Component.handle({ type: 'add', object: component('c', withVersion('1'), withMetadata({ name: 'pw', secretKeyRef: { name: 'redis', key: 'password' } })) });
+    feeds.Component.handle({ type: 'add', object: component('plain', withVersion('1'), withMetadata({ name: 'host', value: 'localhost' })) });
+    await settle();
+    assert.deepEqual(secretReads, ['ns1/redis']);
+    for (const index of [0, 1]) {
+      const first = calls[0]?.written[index]?.['component'];
+      assert.ok(Buffer.isBuffer(first));
+      assert.ok(calls.every((call) => call.written[index]?.['component'] === first), `event ${index}: one Buffer shared by every stream`);
+    }
+    assert.equal(((decode(calls[19]?.written[0]?.['component']).spec?.['metadata'] as Array<{ value: unknown }>)[0])?.value, b64('pw'));
+  });
+
+  test('many open streams add one abort listener to the shutdown signal, not one each', () => {
+    const { api, shutdown } = setup();
+    for (let i = 0; i < 20; i += 1) (api['ComponentUpdate'] as Handler)(fakeCall({ namespace: 'ns1' }, APP_A));
+    assert.equal(getEventListeners(shutdown.signal, 'abort').length, 1);
   });
 
   test('cancelling unsubscribes; shutdown ends open streams with UNAVAILABLE', () => {

@@ -47,6 +47,30 @@ export function createOperatorApi(deps: OperatorApiDeps): UntypedServiceImplemen
     }
   };
 
+  /**
+   * A changed object goes to many streams: its secrets are resolved and it is
+   * serialized once, and every stream sends the same bytes. Keyed by the
+   * cache's object, so the entry goes when a newer version replaces it.
+   */
+  const streamPayloads = new WeakMap<DaprResource, Promise<Buffer | undefined>>();
+  const streamPayload = (kind: ResourceKind, resource: DaprResource, namespace: string, resolve: Resolver | undefined): Promise<Buffer | undefined> => {
+    let payload = streamPayloads.get(resource);
+    if (!payload) {
+      payload = (async () => {
+        const resolved = resolve ? await resolveOrSkip(kind, resource, namespace, resolve) : resource;
+        return resolved && resourcePayload(resolved);
+      })();
+      streamPayloads.set(resource, payload);
+    }
+    return payload;
+  };
+
+  /** One abort listener for every open stream (a listener per stream trips MaxListenersExceededWarning past 10). */
+  const onShutdown = new Set<() => void>();
+  deps.signal.addEventListener('abort', () => {
+    for (const end of [...onShutdown]) end();
+  }, { once: true });
+
   const unary = <Req, Res>(name: string, handler: (request: Req, call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>) => {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
       Promise.resolve()
@@ -100,20 +124,20 @@ export function createOperatorApi(deps: OperatorApiDeps): UntypedServiceImplemen
         if (!event) return;
         queue = queue.then(async () => {
           if (call.cancelled || call.destroyed) return;
-          const resolved = resolve ? await resolveOrSkip(kind, event.resource, caller.namespace, resolve) : event.resource;
-          if (!resolved) return;
-          log.debug({ type: event.type, name: keyOf(resolved) }, 'sending event');
-          call.write(toMessage(resourcePayload(resolved), event.type));
+          const payload = await streamPayload(kind, event.resource, caller.namespace, resolve);
+          if (!payload || call.cancelled || call.destroyed) return;
+          log.debug({ type: event.type, name: keyOf(event.resource) }, 'sending event');
+          call.write(toMessage(payload, event.type));
         }).catch((err: unknown) => log.error({ err }, 'sending an update failed'));
       };
       const unsubscribe = deps.feeds[kind].subscribe(send);
-      const onShutdown = (): void => {
+      const shutdown = (): void => {
         call.emit('error', { code: status.UNAVAILABLE, details: 'operator is shutting down' });
       };
-      deps.signal.addEventListener('abort', onShutdown, { once: true });
+      onShutdown.add(shutdown);
       const close = (): void => {
         unsubscribe();
-        deps.signal.removeEventListener('abort', onShutdown);
+        onShutdown.delete(shutdown);
         deps.metrics.openStreams.dec({ kind });
         log.info('update stream closed');
       };
@@ -128,7 +152,7 @@ export function createOperatorApi(deps: OperatorApiDeps): UntypedServiceImplemen
       call.on('close', closeOnce);
       call.on('finish', closeOnce);
       call.on('error', closeOnce);
-      if (deps.signal.aborted) onShutdown();
+      if (deps.signal.aborted) shutdown();
     };
   };
 

@@ -41,6 +41,11 @@ describe('component secret resolution (upstream encoding)', () => {
     assert.equal(await resolveComponentSecrets(input, 'ns1', read), input);
     assert.deepEqual(reads, []);
   });
+  test('a Component without a secretKeyRef comes back as the same object (a change is then serialized once for every stream)', async () => {
+    const input = component('db', withMetadata({ name: 'host', value: 'localhost' }));
+    assert.equal(await resolveComponentSecrets(input, 'ns1', read), input);
+  });
+
   test('secrets are read in the request namespace', async () => {
     reads.length = 0;
     await resolveComponentSecrets(component('db', withMetadata({ name: 'pw', secretKeyRef: { name: 'redis', key: 'password' } })), 'ns1', read);

@@ -58,7 +58,8 @@ async function resolvePairs(pairs: readonly NameValuePair[], namespace: string, 
 export async function resolveComponentSecrets(component: DaprResource, namespace: string, read: SecretReader): Promise<DaprResource> {
   if (!usesKubernetesSecrets(component)) return component;
   const metadata = component.spec?.['metadata'];
-  if (!Array.isArray(metadata)) return component;
+  // Nothing to resolve: the same object, so a change sent to many streams is serialized once.
+  if (!Array.isArray(metadata) || !(metadata as NameValuePair[]).some((pair) => pair.secretKeyRef?.name)) return component;
   const what = `component ${namespace}/${component.metadata?.name ?? ''}`;
   const resolved = await resolvePairs(metadata as NameValuePair[], namespace, read, what, (base64) => base64);
   return { ...component, spec: { ...component.spec, metadata: resolved } };
@@ -72,6 +73,7 @@ interface TlsDocument {
 /** HTTPEndpoint: `spec.headers[]` and `spec.clientTLS.{rootCA,certificate,privateKey}`. */
 export async function resolveHttpEndpointSecrets(endpoint: DaprResource, namespace: string, read: SecretReader): Promise<DaprResource> {
   if (!usesKubernetesSecrets(endpoint)) return endpoint;
+  if (!hasEndpointSecretRefs(endpoint)) return endpoint;
   const what = `HTTPEndpoint ${namespace}/${endpoint.metadata?.name ?? ''}`;
   let spec: Record<string, unknown> = { ...endpoint.spec };
   const headers = spec['headers'];
@@ -88,6 +90,13 @@ export async function resolveHttpEndpointSecrets(endpoint: DaprResource, namespa
     spec = { ...spec, clientTLS: tls };
   }
   return { ...endpoint, spec };
+}
+
+function hasEndpointSecretRefs(endpoint: DaprResource): boolean {
+  const headers = endpoint.spec?.['headers'];
+  if (Array.isArray(headers) && (headers as NameValuePair[]).some((pair) => pair.secretKeyRef)) return true;
+  const clientTLS = endpoint.spec?.['clientTLS'] as Record<string, TlsDocument | undefined> | undefined;
+  return !!clientTLS && typeof clientTLS === 'object' && (['rootCA', 'certificate', 'privateKey'] as const).some((field) => clientTLS[field]?.secretKeyRef);
 }
 
 /**
