@@ -151,10 +151,11 @@ class KeepAlive {
 
   private tick(): void {
     const now = performance.now();
+    const overdue: Array<[Http2Session, { answered: boolean }]> = [];
     for (const [session, ping] of this.pings) {
       if (session.closed || session.destroyed) continue;
       if (!ping.answered) {
-        if (now - ping.sentAt > this.timeoutMs) session.destroy();
+        if (now - ping.sentAt > this.timeoutMs) overdue.push([session, ping]);
         continue;
       }
       if (now - ping.sentAt < this.intervalMs) continue;
@@ -166,6 +167,12 @@ class KeepAlive {
       });
       if (!sent) ping.answered = true;
     }
+    if (overdue.length === 0) return;
+    // Judged after the sockets are read: Node runs timers before it polls, so
+    // after a stall the answers may be waiting, unread, in the socket buffers.
+    setImmediate(() => {
+      for (const [session, ping] of overdue) if (!ping.answered) session.destroy();
+    }).unref();
   }
 }
 
