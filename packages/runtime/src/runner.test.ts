@@ -46,3 +46,22 @@ test('runAll reports several failures together', async () => {
     (err: unknown) => err instanceof AggregateError && err.errors.length === 2,
   );
 });
+
+test('a group of 12 runners, each listening twice to the signal, raises no MaxListenersExceededWarning', async () => {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error): void => {
+    warnings.push(warning.name);
+  };
+  process.on('warning', onWarning);
+  try {
+    const twice: Runner = async (signal) => {
+      await Promise.all([untilAborted(signal), sleep(60_000, signal)]);
+    };
+    await runAll(new AbortController().signal, [...Array.from({ length: 12 }, () => twice), async () => sleep(20)]);
+    // Warnings are emitted on the next tick.
+    await sleep(10);
+    assert.deepEqual(warnings.filter((name) => name === 'MaxListenersExceededWarning'), []);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});

@@ -1,3 +1,5 @@
+import { setMaxListeners } from 'node:events';
+
 /**
  * A long-lived part of a process: it works until the signal aborts, then
  * returns. Servers, watchers and controllers are all runners.
@@ -11,6 +13,10 @@ export type Runner = (signal: AbortSignal) => Promise<void>;
  */
 export async function runAll(signal: AbortSignal, runners: readonly Runner[]): Promise<void> {
   const group = new AbortController();
+  // Every runner listens to the group's signal, some in several places at
+  // once (a sleep, a readiness wait): Node's leak warning at 11 listeners
+  // fired for any group of a dozen runners (the operator's).
+  setMaxListeners(Math.max(10, runners.length * 4), group.signal);
   const stop = (): void => group.abort();
   if (signal.aborted) stop();
   signal.addEventListener('abort', stop, { once: true });
