@@ -101,8 +101,10 @@ describe('helm install, upgrade and uninstall against the real API server', () =
     // The operator's validating webhook is the release's too, without a caBundle until the operator patches one in.
     const validating = await kc.makeApiClient(AdmissionregistrationV1Api).readValidatingWebhookConfiguration({ name: 'dapr-operator' });
     assert.equal(validating.metadata?.annotations?.['meta.helm.sh/release-namespace'], ns.name);
-    assert.deepEqual(validating.webhooks?.[0]?.clientConfig, { service: { namespace: ns.name, name: 'dapr-webhook', path: '/validate', port: 443 } });
-    assert.deepEqual(validating.webhooks?.[0]?.namespaceSelector, { matchLabels: { 'kubernetes.io/metadata.name': apps.name } });
+    // As plain JSON: the client's model classes, and no caBundle key at all.
+    const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
+    assert.deepEqual(plain(validating.webhooks?.[0]?.clientConfig), { service: { namespace: ns.name, name: 'dapr-webhook', path: '/validate', port: 443 } });
+    assert.deepEqual(plain(validating.webhooks?.[0]?.namespaceSelector), { matchLabels: { 'kubernetes.io/metadata.name': apps.name } });
     const configuration = (await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ group: 'dapr.io', version: 'v1alpha1', namespace: ns.name, plural: 'configurations', name: 'daprsystem' })) as { spec: { mtls: { enabled: boolean } } };
     assert.equal(configuration.spec.mtls.enabled, true);
     const extensions = kc.makeApiClient(ApiextensionsV1Api);
@@ -261,8 +263,11 @@ describe('helm install, upgrade and uninstall against the real API server', () =
     assert.deepEqual(service.spec?.selector, { app: 'dapr-sidecar-injector' });
   });
 
-  test('upgrade: a CRD schema and values change, Components survive', async () => {
+  test('upgrade: a CRD schema and values change, Components survive, the patched caBundle stays', async () => {
     const objects = kc.makeApiClient(CustomObjectsApi);
+    const admission = kc.makeApiClient(AdmissionregistrationV1Api);
+    const caBundle = (await admission.readValidatingWebhookConfiguration({ name: 'dapr-operator' })).webhooks?.[0]?.clientConfig.caBundle;
+    assert.ok(caBundle, 'the operator patched a caBundle in');
     await objects.createNamespacedCustomObject({
       group: 'dapr.io',
       version: 'v1alpha1',
@@ -289,6 +294,10 @@ describe('helm install, upgrade and uninstall against the real API server', () =
     assert.equal(spec?.properties?.version?.description, UPGRADED_DESCRIPTION, 'helm upgrade changed the CRD schema');
     const component = (await objects.getNamespacedCustomObject({ group: 'dapr.io', version: 'v1alpha1', namespace: ns.name, plural: 'components', name: 'statestore' })) as { spec: { type: string } };
     assert.equal(component.spec.type, 'state.in-memory');
+    // The template has no caBundle: Helm's three-way merge leaves the operator's patch (no operator runs now to put it back).
+    const upgraded = await admission.readValidatingWebhookConfiguration({ name: 'dapr-operator' });
+    assert.equal(upgraded.webhooks?.[0]?.clientConfig.caBundle, caBundle);
+    assert.equal(upgraded.webhooks?.[0]?.timeoutSeconds, 5);
   });
 
   test('uninstall: the control plane and both webhook configurations go, CRDs and custom resources stay', async () => {
