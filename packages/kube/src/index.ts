@@ -2,6 +2,7 @@ export { PooledKubeConfig } from './pooled-kube-config.js';
 export { loadKubeConfig, KubeConfigError, IN_CLUSTER_TOKEN_PATH, type LoadKubeConfigOptions } from './kube-config.js';
 export {
   createInformerCache,
+  stripManagedFields,
   type InformerCache,
   type InformerCacheOptions,
   type InformerEvent,

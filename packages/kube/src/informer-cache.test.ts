@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { silentLogger } from '@tsdapr/runtime';
 import { ManualClock } from './clock.js';
-import { createInformerCache, type InformerEvent, type WatchEndReason } from './informer-cache.js';
+import { createInformerCache, stripManagedFields, type InformerEvent, type WatchEndReason } from './informer-cache.js';
 import type { WatchOpener } from './watch-stream.js';
 
 interface Obj extends KubernetesObject {
@@ -39,7 +39,7 @@ class FakeWatches {
   }
 }
 
-function setup(lists: Array<() => Promise<KubernetesListObject<Obj>>>, extra: { inactivityTimeoutMs?: number; backoff?: { initialMs: number; maxMs: number; jitter: number } } = {}) {
+function setup(lists: Array<() => Promise<KubernetesListObject<Obj>>>, extra: { inactivityTimeoutMs?: number; backoff?: { initialMs: number; maxMs: number; jitter: number }; transform?: (object: Obj) => Obj } = {}) {
   let calls = 0;
   const signals: AbortSignal[] = [];
   const watches = new FakeWatches();
@@ -266,4 +266,21 @@ void test('runs once at a time', async () => {
   await assert.rejects(cache.runner(controller.signal), /already running/);
   controller.abort();
   await run;
+});
+
+void test('a transform (stripManagedFields) applies to listed and watched objects before they are cached and reported', async () => {
+  const managed = (name: string, resourceVersion: string): Obj => ({ metadata: { namespace: 'ns', name, resourceVersion, managedFields: [{ manager: 'kubectl' }] } as Obj['metadata'] });
+  const s = setup([listOf(managed('listed', '1'))], { transform: stripManagedFields });
+  const reported: unknown[] = [];
+  s.cache.onChange((event) => reported.push(event.object.metadata));
+  const run = await started(s);
+  s.watches.current.event('ADDED', managed('watched', '6'));
+  s.watches.current.event('DELETED', managed('listed', '7'));
+  await run.stop();
+  assert.deepEqual(reported, [
+    { namespace: 'ns', name: 'listed', resourceVersion: '1' },
+    { namespace: 'ns', name: 'watched', resourceVersion: '6' },
+    { namespace: 'ns', name: 'listed', resourceVersion: '7' },
+  ]);
+  assert.equal('managedFields' in (s.cache.get('ns', 'watched')?.metadata ?? {}), false);
 });

@@ -32,6 +32,12 @@ export interface InformerCacheOptions<T extends KubernetesObject> {
   /** Names the cache in logs and readiness, e.g. `pods`. */
   readonly name: string;
   readonly labelSelector?: string;
+  /**
+   * Applied to every object from a list or a watch before it is cached and
+   * reported (client-go's cache transform), e.g. `stripManagedFields` to keep
+   * memory down when no reader needs those fields.
+   */
+  readonly transform?: (object: T) => T;
   /** Restart backoff after a failed list or watch. Defaults: 500 ms doubling to 30 s. */
   readonly backoff?: BackoffOptions;
   /**
@@ -124,7 +130,10 @@ export function createInformerCache<T extends KubernetesObject>(options: Informe
     }
   };
 
-  const put = (object: T): void => {
+  const transform = options.transform ?? ((object: T): T => object);
+
+  const put = (received: T): void => {
+    const object = transform(received);
     const namespace = object.metadata?.namespace ?? '';
     const name = object.metadata?.name ?? '';
     let inNamespace = objects.get(namespace);
@@ -197,7 +206,7 @@ export function createInformerCache<T extends KubernetesObject>(options: Informe
           put(item);
           break;
         case 'DELETED':
-          remove(item.metadata?.namespace ?? '', item.metadata?.name ?? '', item);
+          remove(item.metadata?.namespace ?? '', item.metadata?.name ?? '', transform(item));
           break;
         case 'BOOKMARK':
           break;
@@ -347,4 +356,15 @@ function hintFor(err: KubeApiError): string | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * A cache transform that drops `metadata.managedFields` (server-side apply
+ * bookkeeping: often the larger part of a workload's metadata, and read by
+ * no controller here).
+ */
+export function stripManagedFields<T extends KubernetesObject>(object: T): T {
+  if (!object.metadata?.managedFields) return object;
+  const { managedFields: _managedFields, ...metadata } = object.metadata;
+  return { ...object, metadata };
 }

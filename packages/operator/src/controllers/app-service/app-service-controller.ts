@@ -1,5 +1,5 @@
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment, type V1Service, type V1StatefulSet } from '@kubernetes/client-node';
-import { createInformerCache, isNotFound, KubeApiError, requestOptions, type InformerCache } from '@tsdapr/kube';
+import { createInformerCache, isNotFound, KubeApiError, requestOptions, stripManagedFields, type InformerCache } from '@tsdapr/kube';
 import type { Logger, Runner } from '@tsdapr/runtime';
 import type { OperatorMetrics } from '../../metrics.js';
 import { WorkQueue, type ReconcileResult } from '../work-queue.js';
@@ -138,6 +138,7 @@ export function createAppServiceController(options: { kubeConfig: KubeConfig; me
     kubeConfig: options.kubeConfig,
     name: 'deployments',
     logger,
+    transform: stripManagedFields,
     path: ns ? `/apis/apps/v1/namespaces/${ns}/deployments` : '/apis/apps/v1/deployments',
     list: (signal) => (ns ? apps.listNamespacedDeployment({ namespace: ns }, requestOptions({ signal })) : apps.listDeploymentForAllNamespaces({}, requestOptions({ signal }))),
   });
@@ -145,6 +146,7 @@ export function createAppServiceController(options: { kubeConfig: KubeConfig; me
     kubeConfig: options.kubeConfig,
     name: 'statefulsets',
     logger,
+    transform: stripManagedFields,
     path: ns ? `/apis/apps/v1/namespaces/${ns}/statefulsets` : '/apis/apps/v1/statefulsets',
     list: (signal) => (ns ? apps.listNamespacedStatefulSet({ namespace: ns }, requestOptions({ signal })) : apps.listStatefulSetForAllNamespaces({}, requestOptions({ signal }))),
   });
@@ -153,6 +155,7 @@ export function createAppServiceController(options: { kubeConfig: KubeConfig; me
     kubeConfig: options.kubeConfig,
     name: 'dapr-services',
     logger,
+    transform: stripManagedFields,
     labelSelector,
     path: ns ? `/api/v1/namespaces/${ns}/services` : '/api/v1/services',
     list: (signal) => (ns ? core.listNamespacedService({ namespace: ns, labelSelector }, requestOptions({ signal })) : core.listServiceForAllNamespaces({ labelSelector }, requestOptions({ signal }))),
