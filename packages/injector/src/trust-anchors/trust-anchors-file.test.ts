@@ -26,7 +26,9 @@ void test('waits for the file, loads it, follows changes and ignores content wit
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(source.current(), PEM_A);
     writeFileSync(path, PEM_B);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Polled rather than slept: on a loaded machine 50 ms is not always five polls.
+    const deadline = Date.now() + 5_000;
+    while (source.current() !== PEM_B && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.equal(source.current(), PEM_B);
     assert.deepEqual(seen, [PEM_A, PEM_B]);
   } finally {
