@@ -16,6 +16,8 @@ export interface KubernetesControlPlane {
   readonly sentryPort: number;
   readonly operatorApiPort: number;
   readonly placementPort: number;
+  /** Placement's /healthz port, which also serves GET /placement/state (its members per namespace). */
+  readonly placementHealthzPort: number;
   readonly injectorPort: number;
   readonly webhookConfigurationName: string;
   readonly services: readonly ServiceProcess[];
@@ -112,6 +114,8 @@ export async function startKubernetesControlPlane(options: KubernetesControlPlan
         [
           '--mode', 'kubernetes', '--kubeconfig', kubeconfigPath, '--tls-enabled', '--trust-domain', TRUST_DOMAIN, '--sentry-address', sentryAddress, '--sentry-token-file', placementToken, '--trust-anchors-file', anchorsFile,
           '--listen-address', '127.0.0.1', '--port', String(placementPort), '--metrics-port', String(placementMetrics),
+          // Members per namespace at /placement/state, for people and for tsdapr status.
+          '--metadata-enabled',
         ],
         env,
         logFileOf('placement'),
@@ -167,6 +171,7 @@ export async function startKubernetesControlPlane(options: KubernetesControlPlan
       sentryPort,
       operatorApiPort: apiPort,
       placementPort,
+      placementHealthzPort: placementHealthz,
       injectorPort,
       webhookConfigurationName,
       services,

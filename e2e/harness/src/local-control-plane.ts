@@ -58,7 +58,7 @@ tsdapr is running against a local Kubernetes API (no kubelet: pods stay Pending)
   logs         ${join(stateDir, 'logs')}
   sentry       127.0.0.1:${controlPlane.sentryPort}  (trust bundle: Secret and ConfigMap ${CONTROL_PLANE_NAMESPACE}/dapr-trust-bundle)
   operator     127.0.0.1:${controlPlane.operatorApiPort}  (mTLS; CRDs from crds/ applied)
-  placement    127.0.0.1:${controlPlane.placementPort}  (mTLS)
+  placement    127.0.0.1:${controlPlane.placementPort}  (mTLS; members: curl -s http://127.0.0.1:${controlPlane.placementHealthzPort}/placement/state)
   injector     https://127.0.0.1:${controlPlane.injectorPort}/mutate  (MutatingWebhookConfiguration dapr-sidecar-injector)
   anchors      ${anchorsPath}
 
@@ -66,6 +66,11 @@ Give a Deployment its daprd sidecar:
   ${k} create deployment orders --image=example.invalid/orders
   ${k} patch deployment orders --type merge -p '{"spec":{"template":{"metadata":{"annotations":{"dapr.io/enabled":"true","dapr.io/app-id":"orders"}}}}}'
   ${k} get pods -l app=orders -o jsonpath='{.items[*].spec.containers[*].name}'   # orders daprd
+
+Apply a Component; the API server checks it (CEL and the operator's webhook) and the operator writes its status:
+  ${k} apply -f samples/statestore.yaml
+  ${k} get components     # NAME TYPE VERSION SCOPES VALID APPS AGE
+  ${k} apply -f samples/invalid-component.yaml   # denied: the operator's webhook names the field and the fix
 
 Ask sentry for a workload certificate as a pod would:
   ${k} run demo --image=example.invalid/app --annotations=dapr.io/app-id=demo
