@@ -10,13 +10,29 @@ export interface Timer {
   cancel(): void;
 }
 
-/** Real time: `performance.now()` and unref'd `setTimeout`. */
+/**
+ * Real time: `performance.now()` and unref'd `setTimeout`. A timer's
+ * function runs after the I/O that arrived by its due time has been read
+ * (a `setImmediate` from the timeout): Node runs due timers before it polls
+ * sockets, so after a stall a deadline would otherwise judge acks that
+ * arrived in time but were not read yet (at thousands of streams, every
+ * stream of a round cut as a laggard at once).
+ */
 export const systemClock: Clock = {
   now: () => performance.now(),
   setTimer(ms, fn) {
-    const handle = setTimeout(fn, ms);
+    let immediate: NodeJS.Immediate | undefined;
+    const handle = setTimeout(() => {
+      immediate = setImmediate(fn);
+      immediate.unref();
+    }, ms);
     handle.unref();
-    return { cancel: () => clearTimeout(handle) };
+    return {
+      cancel: () => {
+        clearTimeout(handle);
+        if (immediate) clearImmediate(immediate);
+      },
+    };
   },
 };
 

@@ -3,7 +3,7 @@ export { parsePlacementOptions, PLACEMENT_FLAGS, type PlacementOptions, type Pla
 export { PlacementError, type PlacementErrorCode } from './errors.js';
 export { buildPlacementTables, DEFAULT_REPLICATION_FACTOR } from './table/placement-tables.js';
 export { HostStore } from './table/host-store.js';
-export { ManualClock, systemClock, type Clock, type Timer } from './loops/clock.js';
+export { ManualClock, systemClock, type Clock, type Timer } from '@tsdapr/kube';
 export { fileServingIdentity, type ServingIdentity } from './server/serving-identity.js';
 export type { Host, HostOperation, PlacementOrder, PlacementTable, PlacementTables, StatePlacementTable, StatePlacementTables, OrderOperation } from './table/messages.js';
 export { SidecarClient, daprdStep, decodeOrderHead, type DaprdPhase, type DaprdStep, type DaprdStreamState, type SidecarClientOptions, type ReceivedOrder } from './server/sidecar-client.js';

@@ -1,11 +1,10 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { controlPlaneSpiffeId } from '@tsdapr/grpc';
-import { kubeLeaseApi, leaseElection, loadKubeConfig } from '@tsdapr/kube';
+import { kubeLeaseApi, leaseElection, loadKubeConfig, systemClock, type Clock } from '@tsdapr/kube';
 import { Readiness, adminServer, createMetricsRegistry, healthRoutes, metricsRoutes, runAll, untilAborted, type AdminServerOptions, type Logger, type Runner } from '@tsdapr/runtime';
 import type { Registry } from 'prom-client';
 import { PlacementError } from './errors.js';
 import { alwaysLeader, type LeadershipCallbacks } from './leadership/leadership.js';
-import { systemClock, type Clock } from './loops/clock.js';
 import { Namespaces } from './loops/namespaces.js';
 import { createPlacementMetrics } from './metrics.js';
 import type { PlacementOptions } from './options.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { silentLogger } from '@tsdapr/runtime';
 import { PlacementError } from '../errors.js';
 import { host, withEntities, withOperation } from '../table/host-fixtures.js';
-import { ManualClock } from './clock.js';
+import { ManualClock } from '@tsdapr/kube';
 import type { AckOperation, Phase, RoundOutcome } from './events.js';
 import { NamespaceLoop } from './namespace-loop.js';
 import { RecordingStream } from './recording-stream.js';

@@ -2,7 +2,7 @@ import { formatDuration, type Logger } from '@tsdapr/runtime';
 import { PlacementError } from '../errors.js';
 import { HostStore } from '../table/host-store.js';
 import type { Host, PlacementOrder } from '../table/messages.js';
-import type { Clock, Timer } from './clock.js';
+import type { Clock, Timer } from '@tsdapr/kube';
 import { EventLoop } from './event-loop.js';
 import { unreachable, type AckOperation, type LoopObserver, type NamespaceEvent, type Phase, type RoundOutcome, type StreamHandle } from './events.js';
 

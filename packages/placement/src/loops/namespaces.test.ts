@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { silentLogger } from '@tsdapr/runtime';
 import { PlacementError } from '../errors.js';
 import { host, inNamespace, withEntities, withOperation } from '../table/host-fixtures.js';
-import { ManualClock } from './clock.js';
+import { ManualClock } from '@tsdapr/kube';
 import { NOOP_OBSERVER } from './events.js';
 import { Namespaces } from './namespaces.js';
 import { RecordingStream } from './recording-stream.js';

@@ -1,7 +1,7 @@
 import type { Logger } from '@tsdapr/runtime';
 import type { PlacementError } from '../errors.js';
 import type { StatePlacementTable, StatePlacementTables } from '../table/messages.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '@tsdapr/kube';
 import { EventLoop } from './event-loop.js';
 import { unreachable, type LoopObserver, type RouterEvent } from './events.js';
 import { NamespaceLoop } from './namespace-loop.js';

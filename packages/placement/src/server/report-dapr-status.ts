@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import type { SpiffeId } from '@tsdapr/grpc';
 import type { Logger } from '@tsdapr/runtime';
 import { PlacementError, notLeaderError } from '../errors.js';
-import type { Clock } from '../loops/clock.js';
+import type { Clock } from '@tsdapr/kube';
 import type { RouterEvent, StreamHandle } from '../loops/events.js';
 import type { PlacementOrder } from '../table/messages.js';
 import { checkHost, type WireHost } from './check-host.js';
