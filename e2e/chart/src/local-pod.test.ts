@@ -22,11 +22,19 @@ describe('the shell that sets up a local pod', () => {
       `mount --bind '/tmp/pod/it'\\''s' '/var/run/secrets/dapr.io/tls'`,
       "mount -o remount,bind,ro '/var/run/secrets/dapr.io/tls'",
       "mkdir -p '/tmp'",
-      "mount --bind '/tmp/pod/tmp' '/tmp'",
+      "mount --rbind '/tmp/pod/tmp' '/tmp'",
       // A bind remount: this namespace's mount only, never the machine's file system.
       'mount -o remount,bind,ro /',
       'exec setpriv --reuid=65532 --regid=65532 --clear-groups --pdeathsig=KILL "$@"',
     ]);
+  });
+
+  test('a repository under /tmp (a CI clone) stays visible at its path under the pod\'s /tmp', () => {
+    const lines = podScript('p', [{ source: '/tmp/pod/tmp', mountPath: '/tmp', readOnly: false }], runtime, ['/tmp/ciclone', '/usr/local/bin']).split('\n');
+    const bind = lines.indexOf("mount --bind '/tmp/ciclone' '/tmp/pod/tmp/ciclone'");
+    assert.ok(bind > 0, lines.join('\n'));
+    assert.ok(lines.indexOf("mount --rbind '/tmp/pod/tmp' '/tmp'") > bind, 'the repository is bound into the volume before the volume covers /tmp');
+    assert.ok(!lines.some((line) => line.includes('/usr/local/bin')), 'paths outside /tmp need nothing');
   });
 
   test('a writable root is left alone', () => {

@@ -135,7 +135,7 @@ export async function startLocalPod(options: StartLocalPodOptions): Promise<Runn
     child = startProcess({
       name,
       command: 'unshare',
-      args: ['--mount', '--uts', '--propagation', 'private', '--', '/bin/sh', '-c', podScript(name, mounts, runtime), 'pod', 'env', '-i', ...envArgs, process.execPath, ...args],
+      args: ['--mount', '--uts', '--propagation', 'private', '--', '/bin/sh', '-c', podScript(name, mounts, runtime, [repoRoot(), dirname(process.execPath)]), 'pod', 'env', '-i', ...envArgs, process.execPath, ...args],
       cwd: repoRoot(),
       onOutput: (chunk) => {
         logStream?.write(chunk);
@@ -254,7 +254,7 @@ async function writeVolumeSource(kc: KubeConfig, pod: V1Pod, source: VolumeSourc
  * test process (setpriv sets the parent-death signal after the user change,
  * which would clear it).
  */
-export function podScript(hostname: string, mounts: readonly LocalMount[], runtime: ContainerRuntimeSettings): string {
+export function podScript(hostname: string, mounts: readonly LocalMount[], runtime: ContainerRuntimeSettings, hostPaths: readonly string[] = []): string {
   const lines = ['set -e', `hostname ${quote(hostname)}`];
   const underRun = (path: string): boolean => /^\/(var\/)?run\//.test(path);
   for (const mount of mounts) {
@@ -263,6 +263,18 @@ export function podScript(hostname: string, mounts: readonly LocalMount[], runti
   if (mounts.some((m) => underRun(m.mountPath))) lines.push('mount -t tmpfs tmpfs /run');
   const ordered = [...mounts.filter((m) => m.mountPath !== '/tmp'), ...mounts.filter((m) => m.mountPath === '/tmp')];
   for (const mount of ordered) {
+    if (mount.mountPath === '/tmp') {
+      // The pod's /tmp hides the host's, where the repository may live (a CI
+      // clone in /tmp): those directories are bound into the volume at the
+      // same path first and carried along by a recursive bind.
+      for (const path of hostPaths.filter((p) => p.startsWith('/tmp/'))) {
+        const inside = `${mount.source}${path.slice('/tmp'.length)}`;
+        lines.push(`mkdir -p ${quote(inside)}`, `mount --bind ${quote(path)} ${quote(inside)}`);
+      }
+      lines.push(`mkdir -p ${quote(mount.mountPath)}`, `mount --rbind ${quote(mount.source)} ${quote(mount.mountPath)}`);
+      if (mount.readOnly) lines.push(`mount -o remount,bind,ro ${quote(mount.mountPath)}`);
+      continue;
+    }
     lines.push(`mkdir -p ${quote(mount.mountPath)}`, `mount --bind ${quote(mount.source)} ${quote(mount.mountPath)}`);
     if (mount.readOnly) lines.push(`mount -o remount,bind,ro ${quote(mount.mountPath)}`);
   }
