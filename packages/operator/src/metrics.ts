@@ -8,6 +8,8 @@ export interface OperatorMetrics {
   readonly secretResolutionFailures: Counter<'namespace' | 'kind' | 'name' | 'secret' | 'code'>;
   readonly openStreams: Gauge<'kind'>;
   readonly reconcileErrors: Counter<'controller' | 'code'>;
+  /** Beyond upstream: each watch of a Dapr resource cache that ended, and why (a restart follows). */
+  readonly watchEnds: Counter<'cache' | 'reason'>;
 }
 
 export function createOperatorMetrics(registry: Registry): OperatorMetrics {
@@ -23,5 +25,11 @@ export function createOperatorMetrics(registry: Registry): OperatorMetrics {
     }),
     openStreams: new Gauge({ name: 'dapr_operator_api_open_streams', help: 'Open update streams by resource kind.', labelNames: ['kind'], registers: [registry] }),
     reconcileErrors: new Counter({ name: 'dapr_operator_reconcile_errors_total', help: 'Failed reconciles by controller and error code.', labelNames: ['controller', 'code'], registers: [registry] }),
+    watchEnds: new Counter({
+      name: 'tsdapr_operator_watch_ends_total',
+      help: 'Watches of the Dapr resource caches that ended and were restarted, by cache and reason (closed, expired, stalled, failed).',
+      labelNames: ['cache', 'reason'],
+      registers: [registry],
+    }),
   };
 }

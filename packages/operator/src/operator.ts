@@ -43,7 +43,7 @@ export function createOperator(options: OperatorOptions, deps: OperatorDeps): Op
     : options.identity.source === 'files'
       ? fileIdentityProvider({ ...options.identity, tls, expectedSpiffeId: spiffeId, logger: logger.child({ component: 'identity' }) })
       : sentryIdentityProvider({ ...options.identity, tls, trustDomain: options.trustDomain, namespace: options.namespace, logger: logger.child({ component: 'identity' }) });
-  const resources = createResourceCaches(kubeConfig, logger.child({ component: 'cache' }), options.watchNamespace);
+  const resources = createResourceCaches(kubeConfig, logger.child({ component: 'cache' }), options.watchNamespace, (cache, reason) => metrics.watchEnds.inc({ cache, reason }));
   // The workload caches also feed the webhook's and the status's app ids, so
   // they run even with the Service reconciler off.
   const appService = createAppServiceController({ kubeConfig, metrics, logger, workers: options.serviceReconciler.workers, watchNamespace: options.watchNamespace });

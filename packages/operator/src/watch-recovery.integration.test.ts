@@ -208,6 +208,8 @@ test('the operator process: a ComponentUpdate stream open across an API server r
     await pollUntil('CREATED after, on the same stream', () => Promise.resolve(received.includes('CREATED:after') ? true : undefined), { timeoutMs: 20_000, intervalMs: 20 });
     console.log(`operator across an apiserver restart (${restartMs} ms): the Component created afterwards reached the open ComponentUpdate stream ${Date.now() - created} ms after its create was sent`);
     assert.deepEqual(received, ['CREATED:before', 'CREATED:after']);
+    // The restart is visible to whoever runs the operator, not only in its log.
+    assert.match(await operator.metrics(), /tsdapr_operator_watch_ends_total\{cache="components",reason="(failed|closed)"\} [1-9]/);
   } finally {
     stream.cancel();
     client.close();

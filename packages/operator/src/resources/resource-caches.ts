@@ -1,5 +1,5 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
-import { createInformerCache, isNotFound, KubeApiError, requestOptions, type InformerCache } from '@tsdapr/kube';
+import { createInformerCache, isNotFound, KubeApiError, requestOptions, type InformerCache, type WatchEndReason } from '@tsdapr/kube';
 import type { Logger } from '@tsdapr/runtime';
 import type { ResourceStore } from '../api/operator-api.js';
 import { DAPR_GROUP } from '../crds/crd.js';
@@ -16,7 +16,13 @@ export interface ResourceCaches {
 }
 
 /** One informer cache per Dapr kind (cluster-wide or one namespace), each feeding its change feed. */
-export function createResourceCaches(kubeConfig: KubeConfig, logger: Logger, watchNamespace?: string): ResourceCaches {
+export function createResourceCaches(
+  kubeConfig: KubeConfig,
+  logger: Logger,
+  watchNamespace?: string,
+  /** Told of every watch that ended (and is restarted), for the watch-ends metric. */
+  onWatchEnd?: (cache: string, reason: WatchEndReason) => void,
+): ResourceCaches {
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const feeds = { Component: new ChangeFeed(), Subscription: new ChangeFeed(), HTTPEndpoint: new ChangeFeed() };
   const byKind = {} as Record<ResourceKind, InformerCache<KubernetesObject>>;
@@ -28,6 +34,7 @@ export function createResourceCaches(kubeConfig: KubeConfig, logger: Logger, wat
       path,
       name: plural,
       logger,
+      onWatchEnd: onWatchEnd && ((reason) => onWatchEnd(plural, reason)),
       list: async (signal) =>
         (watchNamespace
           ? await custom.listNamespacedCustomObject({ group: DAPR_GROUP, version, plural, namespace: watchNamespace }, requestOptions({ signal }))
