@@ -45,6 +45,12 @@ export interface KubernetesControlPlaneOptions {
    * Subscription CRD's conversion client is cluster-wide.
    */
   readonly operatorWebhooksByUrl?: boolean;
+  /**
+   * The one namespace the operator watches and writes in (its Services and
+   * Component status). Tests that share a cluster set it: an operator that
+   * watches everything reconciles other tests' Deployments too.
+   */
+  readonly operatorWatchNamespace?: string;
   /** Where each service's output goes as `<name>.log`, besides memory. */
   readonly logDir?: string;
 }
@@ -98,6 +104,7 @@ export async function startKubernetesControlPlane(options: KubernetesControlPlan
           '--api-listen-address', '127.0.0.1', '--api-port', String(apiPort), '--webhook-listen-address', '127.0.0.1', '--webhook-port', String(operatorWebhookPort), '--metrics-port', String(operatorMetrics),
           // Unique, like the injector's: the ValidatingWebhookConfiguration is cluster-wide.
           '--validating-webhook-configuration-name', `${webhookConfigurationName}-operator`,
+          ...(options.operatorWatchNamespace ? ['--watch-namespace', options.operatorWatchNamespace] : []),
           ...(options.operatorWebhooksByUrl ? ['--webhook-registration', 'url'] : []),
         ],
         env,

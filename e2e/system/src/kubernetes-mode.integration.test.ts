@@ -79,6 +79,7 @@ for (const version of ['1.17.5', '1.18.1']) {
         webhookNamespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': appNamespace.name } },
         webhookFailurePolicy: 'Fail',
         webhookConfigurationName: `tsdapr-e2e-injector-${appNamespace.name}`,
+        operatorWatchNamespace: appNamespace.name,
       });
 
       const namespace = ns();
