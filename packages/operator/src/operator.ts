@@ -60,7 +60,7 @@ export function createOperator(options: OperatorOptions, deps: OperatorDeps): Op
       host: options.webhook.host || undefined,
       port: options.webhook.port,
       tls: webhookTls,
-      deps: { logger: logger.child({ component: 'webhook' }), readSecret, appIds: (namespace) => appService.appIds(namespace) },
+      deps: { logger: logger.child({ component: 'webhook' }), facts: clusterFacts },
     })(webhookSignal);
   };
 

@@ -46,7 +46,7 @@ export class ChangeFeed {
         this.lastSeen.set(key, event.object);
         if (old && old.metadata?.resourceVersion === event.object.metadata?.resourceVersion) return undefined;
         // A status write (the operator's own Component status) is no news to a sidecar.
-        if (old && event.type === 'update' && sameExceptStatus(old, event.object)) return undefined;
+        if (old && sameExceptStatus(old, event.object)) return undefined;
         return { type: old ? 'UPDATED' : 'CREATED', old, current: event.object };
       }
     }

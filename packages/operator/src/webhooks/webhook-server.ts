@@ -3,15 +3,13 @@ import type { AddressInfo } from 'node:net';
 import express, { type Request, type Response } from 'express';
 import type { TlsMaterial } from '@tsdapr/grpc';
 import type { Logger, Runner } from '@tsdapr/runtime';
-import type { SecretReader } from '../resources/secret-resolution.js';
-import { validateComponentInCluster } from './component-validation.js';
+import { validateComponentInCluster, type ClusterFacts } from './component-validation.js';
 import { handleConversionReview } from './subscription-conversion.js';
 
 export interface WebhookDeps {
   readonly logger: Logger;
-  readonly readSecret: SecretReader;
-  /** App ids of Dapr-enabled workloads in a namespace (from the controller caches). */
-  readonly appIds: (namespace: string) => ReadonlySet<string>;
+  /** What the cluster holds (app ids, Secrets): the same facts the Component status writer uses. */
+  readonly facts: ClusterFacts;
 }
 
 interface AdmissionRequest {
@@ -38,10 +36,10 @@ export function webhookApp(deps: WebhookDeps): express.Express {
     const namespace = request.namespace ?? '';
     const component = request.object;
     validateComponentInCluster(component, namespace, {
-      appIds: deps.appIds,
+      appIds: deps.facts.appIds,
       secretExists: async (ns, name) => {
         try {
-          return (await deps.readSecret(ns, name)) !== undefined;
+          return await deps.facts.secretExists(ns, name);
         } catch (err) {
           deps.logger.warn({ err, namespace: ns, secret: name }, 'component validation could not read a Secret');
           throw err;
