@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiException } from '@kubernetes/client-node';
-import { KubeApiError, httpStatusOf, isAlreadyExists, isConflict, isGone, isNotFound, kubeStatusOf } from './api-errors.js';
+import { KubeApiError, httpStatusOf, isAlreadyExists, isConflict, isGone, isNotFound, kubeStatusOf, retryOnConflict } from './api-errors.js';
 
 const statusBody = (code: number, reason: string, message: string): string =>
   JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason, message, code });
@@ -70,4 +70,21 @@ test('KubeApiError.from gives a short message, a stable code and keeps the cause
     KubeApiError.from(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443\nstack-ish'), { code: 'ECONNREFUSED' }), 'list pods').message,
     'list pods: Error: connect ECONNREFUSED 127.0.0.1:6443',
   );
+});
+
+test('retryOnConflict retries update conflicts only, up to its attempts', async () => {
+  const conflict = (): ApiException<string> => new ApiException(409, 'm', statusBody(409, 'Conflict', 'the object has been modified'), {});
+  let calls = 0;
+  assert.equal(await retryOnConflict(async () => (++calls < 3 ? Promise.reject(conflict()) : 'written')), 'written');
+  assert.equal(calls, 3);
+
+  calls = 0;
+  await assert.rejects(retryOnConflict(async () => { calls++; throw conflict(); }, 4), (err) => isConflict(err));
+  assert.equal(calls, 4, 'gives up after the attempts');
+
+  calls = 0;
+  const exists = new ApiException(409, 'm', statusBody(409, 'AlreadyExists', 'already exists'), {});
+  await assert.rejects(retryOnConflict(async () => { calls++; throw exists; }), (err) => isAlreadyExists(err));
+  await assert.rejects(retryOnConflict(async () => { calls++; throw new Error('boom'); }), /boom/);
+  assert.equal(calls, 2, 'AlreadyExists and other errors are not retried');
 });

@@ -138,3 +138,19 @@ function firstLine(text: string): string {
   const nl = text.indexOf('\n');
   return nl < 0 ? text : text.slice(0, nl);
 }
+
+/**
+ * Runs a read-modify-write until it does not hit an update conflict (another
+ * writer, such as a controller writing status, bumped the resourceVersion
+ * between the read and the write), as client-go's retry.RetryOnConflict.
+ * A create's AlreadyExists is not an update conflict and is thrown at once.
+ */
+export async function retryOnConflict<T>(readModifyWrite: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readModifyWrite();
+    } catch (err) {
+      if (!isConflict(err) || isAlreadyExists(err) || attempt >= attempts) throw err;
+    }
+  }
+}

@@ -20,6 +20,7 @@ export {
   isGone,
   isForbidden,
   isUnauthorized,
+  retryOnConflict,
   type KubeApiErrorCode,
   type KubeStatus,
 } from './api-errors.js';

@@ -4,6 +4,7 @@ import { status, type Client, type ClientReadableStream, type ServiceError } fro
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { createTestNamespace, pollUntil, requireTestCluster, testKubeConfig, type TestNamespace } from '@tsdapr/e2e-harness';
 import { clientCredentials, operatorService, SPIFFE_CHANNEL_OPTIONS } from '@tsdapr/grpc';
+import { retryOnConflict } from '@tsdapr/kube';
 import { installCrds } from '../test-support/install-crds.js';
 import { startOperatorProcess, type OperatorProcess } from '../test-support/operator-process.js';
 import { createTestPki, type TestPki } from '../test-support/test-identities.js';
@@ -51,11 +52,13 @@ describe('operator gRPC API against the real API server', () => {
 
   const createComponent = (name: string, spec: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
     custom.createNamespacedCustomObject({ group: 'dapr.io', version: 'v1alpha1', namespace: ns.name, plural: 'components', body: { apiVersion: 'dapr.io/v1alpha1', kind: 'Component', metadata: { name }, spec, ...extra } });
-  const updateComponent = async (name: string, change: (o: Record<string, unknown>) => void) => {
-    const current = (await custom.getNamespacedCustomObject({ group: 'dapr.io', version: 'v1alpha1', namespace: ns.name, plural: 'components', name })) as Record<string, unknown>;
-    change(current);
-    await custom.replaceNamespacedCustomObject({ group: 'dapr.io', version: 'v1alpha1', namespace: ns.name, plural: 'components', name, body: current });
-  };
+  // The operator's leader writes Component status meanwhile: retry a conflict.
+  const updateComponent = (name: string, change: (o: Record<string, unknown>) => void) =>
+    retryOnConflict(async () => {
+      const current = (await custom.getNamespacedCustomObject({ group: 'dapr.io', version: 'v1alpha1', namespace: ns.name, plural: 'components', name })) as Record<string, unknown>;
+      change(current);
+      await custom.replaceNamespacedCustomObject({ group: 'dapr.io', version: 'v1alpha1', namespace: ns.name, plural: 'components', name, body: current });
+    });
 
   before(async () => {
     requireTestCluster();

@@ -95,3 +95,32 @@ test('keys are coalesced and one key never runs on two workers at once', async (
   assert.equal(overlap, false);
   assert.deepEqual(seen.sort(), ['a', 'a', 'b']);
 });
+
+test('every idle worker can be woken: a second key runs while the first is still being reconciled', async () => {
+  let releaseSlow: () => void = () => undefined;
+  const slowBlocked = new Promise<void>((resolve) => (releaseSlow = resolve));
+  const finished: string[] = [];
+  const queue = new WorkQueue({
+    name: 't',
+    workers: 2,
+    logger: silentLogger(),
+    reconcile: async (key) => {
+      if (key === 'slow') await slowBlocked;
+      finished.push(key);
+      return undefined;
+    },
+  });
+  const controller = new AbortController();
+  const done = queue.runner(controller.signal);
+  // Both workers idle first, then two adds: each must wake its own worker.
+  await new Promise((resolve) => setImmediate(resolve));
+  queue.add('slow');
+  queue.add('fast');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(finished, ['fast'], 'fast ran while slow was blocked');
+  releaseSlow();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  controller.abort();
+  await done;
+  assert.deepEqual(finished, ['fast', 'slow']);
+});

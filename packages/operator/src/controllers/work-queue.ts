@@ -37,7 +37,8 @@ export class WorkQueue {
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly delayed = new Map<string, unknown>();
-  private wake: (() => void) | undefined;
+  /** Idle workers: each add wakes one (a single slot would strand all but the last to wait). */
+  private readonly idle: Array<() => void> = [];
   private readonly timers: Timers;
 
   constructor(private readonly options: WorkQueueOptions) {
@@ -52,7 +53,7 @@ export class WorkQueue {
     if (this.queued.has(key)) return;
     this.queued.add(key);
     this.queue.push(key);
-    this.wake?.();
+    this.idle.shift()?.();
   }
 
   addAfter(key: string, ms: number): void {
@@ -79,9 +80,11 @@ export class WorkQueue {
           await new Promise<void>((resolve) => {
             const done = (): void => {
               signal.removeEventListener('abort', done);
+              const at = this.idle.indexOf(done);
+              if (at >= 0) this.idle.splice(at, 1);
               resolve();
             };
-            this.wake = done;
+            this.idle.push(done);
             signal.addEventListener('abort', done, { once: true });
           });
           continue;
@@ -94,7 +97,6 @@ export class WorkQueue {
           this.active.delete(key);
           if (this.dirty.delete(key)) this.add(key);
         }
-        if (this.queue.length > 0) this.wake?.();
       }
     };
     try {

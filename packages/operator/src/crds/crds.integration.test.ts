@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { load } from 'js-yaml';
 import { AdmissionregistrationV1Api, AppsV1Api, CustomObjectsApi, type KubeConfig, type V1Deployment, type V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
 import { binaryPath, createTestNamespace, pollUntil, repoRoot, requireTestCluster, testKubeConfig, type TestNamespace } from '@tsdapr/e2e-harness';
-import { kubeStatusOf } from '@tsdapr/kube';
+import { kubeStatusOf, retryOnConflict } from '@tsdapr/kube';
 import { installCrds } from '../test-support/install-crds.js';
 import { kubeRequest, statusMessage } from '../test-support/kube-http.js';
 import { startOperatorProcess, type OperatorProcess } from '../test-support/operator-process.js';
@@ -316,9 +316,12 @@ describe('webhooks the operator registers with the API server', () => {
 
     // Scaled to zero: no app in scope runs any more.
     const apps = kubeConfig.makeApiClient(AppsV1Api);
-    const deployment = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'orders' });
-    deployment.spec!.replicas = 0;
-    await apps.replaceNamespacedDeployment({ namespace: ns.name, name: 'orders', body: deployment });
+    // The controller manager writes the Deployment's status meanwhile: retry a conflict.
+    await retryOnConflict(async () => {
+      const deployment = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'orders' });
+      deployment.spec!.replicas = 0;
+      await apps.replaceNamespacedDeployment({ namespace: ns.name, name: 'orders', body: deployment });
+    });
     const second = await pollUntil('AppsRunning=False after scaling to zero', async () => {
       const status = await statusOf();
       return status?.conditions?.find((c) => c.type === 'AppsRunning')?.status === 'False' ? status : undefined;

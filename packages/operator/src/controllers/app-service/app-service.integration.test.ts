@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment, type V1Service } from '@kubernetes/client-node';
 import { createTestNamespace, pollUntil, requireTestCluster, testKubeConfig, type TestNamespace } from '@tsdapr/e2e-harness';
-import { isNotFound } from '@tsdapr/kube';
+import { isNotFound, retryOnConflict } from '@tsdapr/kube';
 import { installCrds } from '../../test-support/install-crds.js';
 import { startOperatorProcess, type OperatorProcess } from '../../test-support/operator-process.js';
 import { createTestPki } from '../../test-support/test-identities.js';
@@ -49,6 +49,32 @@ async function service(name: string): Promise<V1Service | undefined> {
   }
 }
 
+/** Changes the pod template's annotations; the controller manager writes the Deployment's status meanwhile. */
+async function annotateTemplate(name: string, change: (annotations: Record<string, string>) => void): Promise<void> {
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
+  await retryOnConflict(async () => {
+    const current = await apps.readNamespacedDeployment({ namespace: ns.name, name });
+    change((current.spec!.template.metadata!.annotations ??= {}));
+    await apps.replaceNamespacedDeployment({ namespace: ns.name, name, body: current });
+  });
+}
+
+/**
+ * The test can read a Service written before the operator has the API
+ * server's response and counts it, so a count is awaited, not read once.
+ */
+async function metricReaches(pattern: RegExp): Promise<void> {
+  let last = '';
+  try {
+    await pollUntil(`metric ${pattern.source}`, async () => {
+      last = await operator.metrics();
+      return pattern.test(last) ? true : undefined;
+    }, { timeoutMs: 5_000 });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${last.split('\n').filter((line) => line.startsWith('dapr_operator_service')).join('\n')}`, { cause: err });
+  }
+}
+
 test('an annotated Deployment gets its headless <app-id>-dapr Service, updated when the workload changes', async () => {
   const apps = kubeConfig.makeApiClient(AppsV1Api);
   const created = await apps.createNamespacedDeployment({ namespace: ns.name, body: deployment('orders', { 'dapr.io/enabled': 'true', 'dapr.io/app-id': 'orders' }) });
@@ -63,9 +89,7 @@ test('an annotated Deployment gets its headless <app-id>-dapr Service, updated w
   assert.equal(svc.metadata?.ownerReferences?.[0]?.uid, created.metadata?.uid);
   assert.equal(svc.metadata?.ownerReferences?.[0]?.controller, true);
 
-  const current = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'orders' });
-  current.spec!.template.metadata!.annotations!['dapr.io/metrics-port'] = '9876';
-  await apps.replaceNamespacedDeployment({ namespace: ns.name, name: 'orders', body: current });
+  await annotateTemplate('orders', (annotations) => (annotations['dapr.io/metrics-port'] = '9876'));
   const updated = await pollUntil('Service updated', async () => {
     const s = await service('orders-dapr');
     return s?.metadata?.annotations?.['prometheus.io/port'] === '9876' ? s : undefined;
@@ -73,9 +97,8 @@ test('an annotated Deployment gets its headless <app-id>-dapr Service, updated w
   assert.equal(updated.spec?.ports?.find((p) => p.name === 'dapr-metrics')?.port, 9876);
 
   assert.equal(await service('plain-dapr'), undefined, 'no Service for a workload without dapr.io/enabled');
-  const metrics = await operator.metrics();
-  assert.match(metrics, /dapr_operator_service_created_total\{app_id="orders"\} 1/);
-  assert.match(metrics, /dapr_operator_service_updated_total\{app_id="orders"\} 1/);
+  await metricReaches(/dapr_operator_service_created_total\{app_id="orders"\} 1\n/);
+  await metricReaches(/dapr_operator_service_updated_total\{app_id="orders"\} 1\n/);
 });
 
 test('a Deployment that stops being Dapr-enabled loses its Service (beyond upstream, which leaves it behind)', async () => {
@@ -83,16 +106,12 @@ test('a Deployment that stops being Dapr-enabled loses its Service (beyond upstr
   await apps.createNamespacedDeployment({ namespace: ns.name, body: deployment('billing', { 'dapr.io/enabled': 'true', 'dapr.io/app-id': 'billing' }) });
   const created = await pollUntil('billing-dapr Service', () => service('billing-dapr'), { timeoutMs: 15_000 });
 
-  const current = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'billing' });
-  delete current.spec!.template.metadata!.annotations!['dapr.io/enabled'];
-  await apps.replaceNamespacedDeployment({ namespace: ns.name, name: 'billing', body: current });
+  await annotateTemplate('billing', (annotations) => delete annotations['dapr.io/enabled']);
   await pollUntil('billing-dapr Service deleted', async () => ((await service('billing-dapr')) === undefined ? true : undefined), { timeoutMs: 15_000 });
-  assert.match(await operator.metrics(), /dapr_operator_service_deleted_total\{app_id="billing"\} 1/);
+  await metricReaches(/dapr_operator_service_deleted_total\{app_id="billing"\} 1\n/);
 
   // Enabled again: a new Service (another uid).
-  const again = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'billing' });
-  again.spec!.template.metadata!.annotations!['dapr.io/enabled'] = 'true';
-  await apps.replaceNamespacedDeployment({ namespace: ns.name, name: 'billing', body: again });
+  await annotateTemplate('billing', (annotations) => (annotations['dapr.io/enabled'] = 'true'));
   const recreated = await pollUntil('billing-dapr Service again', () => service('billing-dapr'), { timeoutMs: 15_000 });
   assert.notEqual(recreated.metadata?.uid, created.metadata?.uid);
 });
@@ -101,9 +120,11 @@ test('an app id change moves the Service to the new name', async () => {
   const apps = kubeConfig.makeApiClient(AppsV1Api);
   await apps.createNamespacedDeployment({ namespace: ns.name, body: deployment('renamed', { 'dapr.io/enabled': 'true', 'dapr.io/app-id': 'first-name' }) });
   await pollUntil('first-name-dapr Service', () => service('first-name-dapr'), { timeoutMs: 15_000 });
-  const current = await apps.readNamespacedDeployment({ namespace: ns.name, name: 'renamed' });
-  current.spec!.template.metadata!.annotations!['dapr.io/app-id'] = 'second-name';
-  await apps.replaceNamespacedDeployment({ namespace: ns.name, name: 'renamed', body: current });
+  await annotateTemplate('renamed', (annotations) => (annotations['dapr.io/app-id'] = 'second-name'));
   await pollUntil('second-name-dapr Service', () => service('second-name-dapr'), { timeoutMs: 15_000 });
-  await pollUntil('first-name-dapr Service deleted', async () => ((await service('first-name-dapr')) === undefined ? true : undefined), { timeoutMs: 15_000 });
+  try {
+    await pollUntil('first-name-dapr Service deleted', async () => ((await service('first-name-dapr')) === undefined ? true : undefined), { timeoutMs: 15_000 });
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\noperator log:\n${operator.logs().slice(-4000)}`, { cause: err });
+  }
 });
