@@ -1,6 +1,6 @@
 # One image holding the four tsdapr control-plane services; the chart
 # (charts/tsdapr) picks the service by the command:
-#   node packages/{sentry,operator,placement,injector}/dist/main.js <upstream flags>
+#   node packages/{sentry,operator,placement,injector}/dist/main.bundle.mjs <upstream flags>
 #
 # NOT BUILT HERE: the machines this repository is developed on have no
 # container engine, so this file has never been built. It is kept simple on
@@ -19,7 +19,8 @@ WORKDIR /src
 RUN corepack enable
 COPY . .
 RUN pnpm install --frozen-lockfile
-RUN pnpm exec tsc -b packages/sentry packages/operator packages/placement packages/injector
+RUN pnpm exec tsc -b packages/sentry packages/operator packages/placement packages/injector \
+ && node scripts/bundle-services.mjs
 # Same lockfile, production dependencies only, from the store filled above.
 RUN rm -rf node_modules packages/*/node_modules e2e/*/node_modules bench/node_modules \
  && CI=true pnpm install --frozen-lockfile --prod --offline
@@ -44,4 +45,4 @@ USER 65532:65532
 # Sentry 50001, operator 6500/19443, placement 50005, injector 4000; health 8080, metrics 9090.
 EXPOSE 50001 6500 19443 50005 4000 8080 9090
 # No default service: the chart always gives the command.
-CMD ["node", "-e", "console.error('tsdapr: run node packages/<sentry|operator|placement|injector>/dist/main.js'); process.exit(2)"]
+CMD ["node", "-e", "console.error('tsdapr: run node packages/<sentry|operator|placement|injector>/dist/main.bundle.mjs'); process.exit(2)"]

@@ -168,7 +168,7 @@ annotations:
 {{- $g := .root.Values.global -}}
 image: {{ include "tsdapr.image" .root }}
 imagePullPolicy: {{ $g.imagePullPolicy }}
-command: ["node", "packages/{{ .component }}/dist/main.js"]
+command: ["node", "packages/{{ .component }}/dist/main.bundle.mjs"]
 securityContext:
   runAsNonRoot: true
   readOnlyRootFilesystem: true

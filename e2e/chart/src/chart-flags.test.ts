@@ -9,7 +9,7 @@ import { SERVICES, container } from './workload.js';
 
 /**
  * Every flag the chart gives a service is one the built service knows: the
- * rendered args are handed to its real main.js with `--help` last. Flags are
+ * rendered args are handed to its real bundle (main.bundle.mjs) with `--help` last. Flags are
  * parsed in order, so an unknown one fails (exit 2, "unknown flag") before
  * `--help` prints the usage. Needs `pnpm build` (which `pnpm test` runs).
  */

@@ -39,7 +39,7 @@ describe('chart with default values', async () => {
     for (const service of SERVICES) {
       const c = container(m, service);
       assert.equal(c.image, 'ghcr.io/tsdapr/tsdapr:edge');
-      assert.deepEqual(c.command, ['node', `packages/${service}/dist/main.js`]);
+      assert.deepEqual(c.command, ['node', `packages/${service}/dist/main.bundle.mjs`]);
     }
   });
 

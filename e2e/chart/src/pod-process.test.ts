@@ -81,7 +81,7 @@ describe('the kubelet’s $(VAR) expansion', () => {
 describe('a container as a local process', () => {
   const placementContainer: V1Container = {
     name: 'dapr-placement-server',
-    command: ['node', 'packages/placement/dist/main.js'],
+    command: ['node', 'packages/placement/dist/main.bundle.mjs'],
     args: ['--id=$(POD_NAME)', '--port=50005', '--sentry-address=dapr-sentry.dapr-system.svc.cluster.local:443', '--trust-anchors-file=/var/run/secrets/dapr.io/tls/ca.crt'],
     env: [
       { name: 'NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -108,7 +108,7 @@ describe('a container as a local process', () => {
   test('argv: the chart’s flags with only addresses and ports changed; mounted paths stay', () => {
     assert.deepEqual(containerArgv({ container: placementContainer, env, addresses, ports: new Map([[50005, 43001]]) }), [
       'node',
-      'packages/placement/dist/main.js',
+      'packages/placement/dist/main.bundle.mjs',
       '--id=dapr-placement-server-0',
       '--port=43001',
       '--sentry-address=127.0.0.1:41001',

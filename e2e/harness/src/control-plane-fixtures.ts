@@ -19,7 +19,8 @@ export interface ServiceProcess {
 }
 
 /**
- * Runs a built tsdapr service (`packages/<name>/dist/main.js`) as a process,
+ * Runs a built tsdapr service (`packages/<name>/dist/main.bundle.mjs`, what
+ * the chart runs) as a process,
  * as it runs in a pod, with exactly the flags given (the services name their
  * ports differently) and waits until `/readyz` on `healthzPort` answers 200.
  */
@@ -28,7 +29,7 @@ export async function startServiceProcess(name: ServiceName, healthzPort: number
   const child = startProcess({
     name,
     command: process.execPath,
-    args: [join(repoRoot(), 'packages', name, 'dist', 'main.js'), '--healthz-port', String(healthzPort), '--log-level', 'debug', ...args],
+    args: [join(repoRoot(), 'packages', name, 'dist', 'main.bundle.mjs'), '--healthz-port', String(healthzPort), '--log-level', 'debug', ...args],
     env: { ...(process.env as Record<string, string>), ...env },
     ...(logFile ? { logFile } : {}),
     onOutput: (chunk) => {

@@ -15,7 +15,7 @@ import { SidecarClient } from './server/sidecar-client.js';
  * printed.
  */
 
-const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('./main.bundle.mjs', import.meta.url));
 const SIDECARS = 200;
 
 interface Replica {

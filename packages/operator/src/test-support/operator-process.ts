@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { freePorts, pollUntil, probe, startProcess, type ManagedProcess } from '@tsdapr/e2e-harness';
 
-const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../main.bundle.mjs', import.meta.url));
 
 export interface OperatorProcess {
   readonly process: ManagedProcess;
