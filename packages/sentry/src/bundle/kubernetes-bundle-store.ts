@@ -1,5 +1,5 @@
-import { CoreV1Api, Watch, type KubeConfig, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
-import { isConflict, isNotFound } from '@tsdapr/kube';
+import { CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
+import { isConflict, isNotFound, kubeWatchOpener } from '@tsdapr/kube';
 import type { CaBundlePem } from '@tsdapr/pki';
 import { sleep, type Logger, type Runner } from '@tsdapr/runtime';
 import type { StoredBundle } from './bundle-state.js';
@@ -112,21 +112,25 @@ export function kubernetesBundleStore(options: KubernetesBundleStoreOptions): Tr
   };
 }
 
-/** Watches one named object, reconnecting with backoff until aborted. */
+/**
+ * Watches one named object, reconnecting with backoff until aborted. The
+ * request is our own (`kubeWatchOpener`), so an abort cancels it even while
+ * it waits for response headers; a watch that stalls silently is covered by
+ * the caller's periodic resync.
+ */
 async function watchNamed(kubeConfig: KubeConfig, path: string, name: string, onEvent: () => void, signal: AbortSignal, logger: Logger): Promise<void> {
-  const watch = new Watch(kubeConfig);
+  const openWatch = kubeWatchOpener(kubeConfig);
   let backoffMs = 500;
   while (!signal.aborted) {
-    const ended = new Promise<unknown>((resolve) => {
-      watch
-        .watch(path, { fieldSelector: `metadata.name=${name}` }, () => {
-          backoffMs = 500;
-          onEvent();
-        }, resolve)
-        .then((controller) => signal.addEventListener('abort', () => controller.abort(), { once: true }))
-        .catch(resolve);
-    });
-    const err = await ended;
+    let err: unknown;
+    try {
+      await openWatch(path, { fieldSelector: `metadata.name=${name}` }, signal, () => {
+        backoffMs = 500;
+        onEvent();
+      });
+    } catch (failure) {
+      err = failure;
+    }
     if (signal.aborted) return;
     if (err) logger.warn({ err, path }, 'trust bundle watch ended; reconnecting');
     await sleep(backoffMs, signal);
