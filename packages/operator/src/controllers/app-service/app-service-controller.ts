@@ -134,32 +134,40 @@ export function createAppServiceController(options: { kubeConfig: KubeConfig; me
   const apps = options.kubeConfig.makeApiClient(AppsV1Api);
   const core = options.kubeConfig.makeApiClient(CoreV1Api);
   const ns = options.watchNamespace;
-  const deployments: InformerCache<V1Deployment> = createInformerCache<V1Deployment>({
-    kubeConfig: options.kubeConfig,
-    name: 'deployments',
-    logger,
-    transform: stripManagedFields,
-    path: ns ? `/apis/apps/v1/namespaces/${ns}/deployments` : '/apis/apps/v1/deployments',
-    list: (signal) => (ns ? apps.listNamespacedDeployment({ namespace: ns }, requestOptions({ signal })) : apps.listDeploymentForAllNamespaces({}, requestOptions({ signal }))),
+  // One namespace or all: the path and list call differ only in that.
+  const cache = <T extends Workload | V1Service>(
+    name: string,
+    collection: string,
+    list: { namespaced: (namespace: string, signal: AbortSignal) => Promise<{ items: T[] }>; all: (signal: AbortSignal) => Promise<{ items: T[] }> },
+    labelSelector?: string,
+  ): InformerCache<T> =>
+    createInformerCache<T>({
+      kubeConfig: options.kubeConfig,
+      name,
+      logger,
+      transform: stripManagedFields,
+      ...(labelSelector ? { labelSelector } : {}),
+      path: ns ? collection.replace(/\/([a-z]+)$/, `/namespaces/${ns}/$1`) : collection,
+      list: (signal) => (ns ? list.namespaced(ns, signal) : list.all(signal)),
+    });
+  const deployments = cache<V1Deployment>('deployments', '/apis/apps/v1/deployments', {
+    namespaced: (namespace, signal) => apps.listNamespacedDeployment({ namespace }, requestOptions({ signal })),
+    all: (signal) => apps.listDeploymentForAllNamespaces({}, requestOptions({ signal })),
   });
-  const statefulSets: InformerCache<V1StatefulSet> = createInformerCache<V1StatefulSet>({
-    kubeConfig: options.kubeConfig,
-    name: 'statefulsets',
-    logger,
-    transform: stripManagedFields,
-    path: ns ? `/apis/apps/v1/namespaces/${ns}/statefulsets` : '/apis/apps/v1/statefulsets',
-    list: (signal) => (ns ? apps.listNamespacedStatefulSet({ namespace: ns }, requestOptions({ signal })) : apps.listStatefulSetForAllNamespaces({}, requestOptions({ signal }))),
+  const statefulSets = cache<V1StatefulSet>('statefulsets', '/apis/apps/v1/statefulsets', {
+    namespaced: (namespace, signal) => apps.listNamespacedStatefulSet({ namespace }, requestOptions({ signal })),
+    all: (signal) => apps.listStatefulSetForAllNamespaces({}, requestOptions({ signal })),
   });
   const labelSelector = `${DAPR_ENABLED}=true`;
-  const daprServices: InformerCache<V1Service> = createInformerCache<V1Service>({
-    kubeConfig: options.kubeConfig,
-    name: 'dapr-services',
-    logger,
-    transform: stripManagedFields,
+  const daprServices = cache<V1Service>(
+    'dapr-services',
+    '/api/v1/services',
+    {
+      namespaced: (namespace, signal) => core.listNamespacedService({ namespace, labelSelector }, requestOptions({ signal })),
+      all: (signal) => core.listServiceForAllNamespaces({ labelSelector }, requestOptions({ signal })),
+    },
     labelSelector,
-    path: ns ? `/api/v1/namespaces/${ns}/services` : '/api/v1/services',
-    list: (signal) => (ns ? core.listNamespacedService({ namespace: ns, labelSelector }, requestOptions({ signal })) : core.listServiceForAllNamespaces({ labelSelector }, requestOptions({ signal }))),
-  });
+  );
   const controllerOf = (service: V1Service): { kind: string; uid: string; name: string } | undefined => {
     const owner = service.metadata?.ownerReferences?.find((o) => o.controller);
     return owner && (owner.kind === 'Deployment' || owner.kind === 'StatefulSet') && owner.apiVersion === 'apps/v1' ? owner : undefined;
