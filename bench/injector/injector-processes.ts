@@ -117,7 +117,7 @@ export async function startInjectorProcesses(cluster: Cluster, dir: string): Pro
       await startAndWait(
         'sentry',
         process.execPath,
-        [join(repoRoot(), 'packages/sentry/dist/main.js'), '--mode', 'kubernetes', '--kubeconfig', cluster.kubeconfigPath, '--trust-domain', TRUST_DOMAIN, '--listen-address', '127.0.0.1', '--port', String(sentryPort), '--healthz-port', String(sentryHealthz), '--metrics-port', String(sentryMetrics), '--log-level', 'warn'],
+        [join(repoRoot(), 'packages/sentry/dist/main.bundle.mjs'), '--mode', 'kubernetes', '--kubeconfig', cluster.kubeconfigPath, '--trust-domain', TRUST_DOMAIN, '--listen-address', '127.0.0.1', '--port', String(sentryPort), '--healthz-port', String(sentryHealthz), '--metrics-port', String(sentryMetrics), '--log-level', 'warn'],
         env,
         { port: sentryHealthz, path: '/readyz' },
         join(dir, 'sentry.log'),
@@ -149,7 +149,7 @@ export async function startInjectorProcesses(cluster: Cluster, dir: string): Pro
         'tsdapr injector',
         process.execPath,
         [
-          join(repoRoot(), 'packages/injector/dist/main.js'), '--kubeconfig', cluster.kubeconfigPath, '--listen-address', '127.0.0.1', '--port', String(oursPort),
+          join(repoRoot(), 'packages/injector/dist/main.bundle.mjs'), '--kubeconfig', cluster.kubeconfigPath, '--listen-address', '127.0.0.1', '--port', String(oursPort),
           '--healthz-port', String(oursHealthz), '--metrics-port', String(oursMetrics), '--webhook-configuration-name', OUR_WEBHOOK_CONFIGURATION,
         ],
         chartEnv,

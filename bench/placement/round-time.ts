@@ -156,7 +156,7 @@ async function startPlacement(impl: Impl, logFile: string): Promise<{ process: M
   let child: ManagedProcess;
   if (impl === 'tsdapr') {
     // This process's Node flags go along, so `node --cpu-prof` profiles the server too.
-    child = startProcess({ name: 'placement', command: process.execPath, args: [...process.execArgv, join(repoRoot(), 'packages/placement/dist/main.js'), ...common], logFile });
+    child = startProcess({ name: 'placement', command: process.execPath, args: [...process.execArgv, join(repoRoot(), 'packages/placement/dist/main.bundle.mjs'), ...common], logFile });
   } else {
     // A single raft node with in-memory stores elects itself within milliseconds.
     const [raft] = (await freePorts(1)) as [number];

@@ -52,7 +52,7 @@ async function startSentry(args: string[], env: Record<string, string>, upstream
   const child = startProcess({
     name: upstream ? 'upstream sentry' : 'sentry',
     command: upstream ? binaryPath('upstream-sentry') : process.execPath,
-    args: upstream ? common : [join(repoRoot(), 'packages/sentry/dist/main.js'), ...common],
+    args: upstream ? common : [join(repoRoot(), 'packages/sentry/dist/main.bundle.mjs'), ...common],
     env: { ...(process.env as Record<string, string>), ...env },
   });
   // Upstream answers /healthz 200 once ready; ours has /readyz for that.
