@@ -1,3 +1,3 @@
 export { sentryClient, type SentryClient } from './sentry-client.js';
 export { createSvidSource, type SvidSource, type SvidSourceOptions } from './svid-source.js';
-export { watchTrustAnchorsFile } from './trust-anchors-file.js';
+export { trustAnchorsFile, watchTrustAnchorsFile, type TrustAnchorsFileOptions, type TrustAnchorsSource } from './trust-anchors-file.js';

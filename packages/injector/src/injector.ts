@@ -1,6 +1,6 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { TlsMaterial } from '@tsdapr/grpc';
-import { createSvidSource } from '@tsdapr/identity';
+import { createSvidSource, trustAnchorsFile } from '@tsdapr/identity';
 import { loadKubeConfig } from '@tsdapr/kube';
 import { Readiness, adminServer, createMetricsRegistry, healthRoutes, metricsRoutes, runAll, type Logger, type Runner } from '@tsdapr/runtime';
 import { caBundleController } from './controllers/ca-bundle-controller.js';
@@ -11,7 +11,6 @@ import { pluggableComponents } from './controllers/pluggable-components.js';
 import { createInjectorMetrics } from './metrics.js';
 import type { InjectorOptions } from './options.js';
 import type { InjectorSettings } from './patch/injector-settings.js';
-import { trustAnchorsFile } from './trust-anchors/trust-anchors-file.js';
 import { selfSignedServingCertificate, servingCertificateFileWatch, servingCertificateFromFiles, type ServingCertificate } from './webhook/serving-certificate.js';
 import { BUILT_IN_ALLOWED_SERVICE_ACCOUNTS, isAuthorizedUser, serviceAccountMatcher } from './webhook/service-account-matcher.js';
 import { webhookServer } from './webhook/webhook-server.js';
@@ -54,7 +53,8 @@ export function createInjector(options: InjectorOptions, deps: InjectorDeps): In
   return {
     async run(signal) {
       const kubeConfig = deps.kubeConfig ?? loadKubeConfig(options.kubeconfigPath);
-      const anchors = trustAnchorsFile({ path: options.trustAnchorsFile, logger: logger.child({ component: 'trust-anchors' }) });
+      // Polled every second as before; the directory watch usually sees a change first.
+      const anchors = trustAnchorsFile({ path: options.trustAnchorsFile, logger: logger.child({ component: 'trust-anchors' }), pollMs: 1_000 });
       anchors.onChange(() => anchorsReady(true));
       const mtls = mtlsSetting({ kubeConfig, namespace: options.namespace, logger: logger.child({ component: 'mtls-config' }) });
       const components = pluggableComponents({ kubeConfig, logger: logger.child({ component: 'components' }) });
