@@ -22,6 +22,7 @@
  *
  * Usage: node bench/dist/operator/latency-and-memory.js [--sidecars 100] [--changes 20]
  *          [--components 5000] [--pods 10000] [--no-upstream]   (0 Components or Pods skips that phase)
+ *          [--tsdapr-node-options ""]   (ours once more, with this NODE_OPTIONS instead of the chart's default)
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,6 +45,8 @@ const CHANGES = Number(argValue('--changes') ?? 20);
 const COMPONENTS = Number(argValue('--components') ?? 5000);
 const PODS = Number(argValue('--pods') ?? 10000);
 const WITH_UPSTREAM = !process.argv.includes('--no-upstream');
+/** When given, ours runs a second time in the same run with this NODE_OPTIONS instead of the chart's ("" for none). */
+const OUR_NODE_OPTIONS = argValue('--tsdapr-node-options');
 
 const TRUST_DOMAIN = 'cluster.local';
 const CONTROL_PLANE_NAMESPACE = 'dapr-system';
@@ -80,7 +83,8 @@ interface Run {
 
 async function start(run: Run, implementation: Implementation): Promise<OperatorUnderTest> {
   run.runs++;
-  return implementation === 'tsdapr' ? startOurOperator(run.env, run.runs) : startUpstreamOperator(run.env, run.runs);
+  if (implementation === 'upstream 1.17.5') return startUpstreamOperator(run.env, run.runs);
+  return startOurOperator(run.env, run.runs, implementation === 'tsdapr, NODE_OPTIONS' ? OUR_NODE_OPTIONS : undefined);
 }
 
 /** One ListComponents call, as a sidecar makes at startup; returns how many came back and how long it took. */
@@ -198,7 +202,7 @@ async function forEach(implementations: readonly Implementation[], results: Map<
     try {
       await measure(implementation, figures);
     } catch (err) {
-      if (implementation === 'tsdapr') throw err;
+      if (implementation !== 'upstream 1.17.5') throw err;
       const reason = (err as Error).message.split('\n')[0] ?? 'failed';
       process.stdout.write(`  ${implementation} failed: ${reason}\n`);
       figures.set(`failure: ${reason}`, reason);
@@ -214,13 +218,18 @@ function format(value: number | string | undefined): string {
 
 function printTable(results: Map<Implementation, Figures>): void {
   const ours = results.get('tsdapr')!;
+  const flagged = results.get('tsdapr, NODE_OPTIONS');
   const upstream = results.get('upstream 1.17.5');
   const upstreamFailure = upstream ? [...upstream.keys()].find((key) => key.startsWith('failure: ')) : undefined;
-  const rows: string[][] = [['metric', 'tsdapr', 'upstream 1.17.5', 'ratio (tsdapr / upstream)']];
+  const ratio = (value: number | string | undefined, base: number | string | undefined): string => (typeof value === 'number' && typeof base === 'number' && base > 0 ? `${(value / base).toFixed(2)}x` : '');
+  const header = ['metric', 'tsdapr', 'upstream 1.17.5', 'ratio (tsdapr / upstream)'];
+  if (flagged) header.push(`tsdapr, NODE_OPTIONS="${OUR_NODE_OPTIONS}"`, 'ratio (to tsdapr)');
+  const rows: string[][] = [header];
   for (const [metric, value] of ours) {
     const theirs = upstream?.get(metric);
-    const ratio = typeof value === 'number' && typeof theirs === 'number' && theirs > 0 ? `${(value / theirs).toFixed(2)}x` : '';
-    rows.push([metric, format(value), theirs === undefined ? (upstream ? `n/a${upstreamFailure ? ' (failed)' : ''}` : 'n/a (--no-upstream)') : format(theirs), ratio]);
+    const row = [metric, format(value), theirs === undefined ? (upstream ? `n/a${upstreamFailure ? ' (failed)' : ''}` : 'n/a (--no-upstream)') : format(theirs), ratio(value, theirs)];
+    if (flagged) row.push(format(flagged.get(metric)), ratio(flagged.get(metric), value));
+    rows.push(row);
   }
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   for (const row of rows) process.stdout.write(`${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ')}\n`);
@@ -269,7 +278,7 @@ async function main(): Promise<void> {
     const sidecarIdentities = Array.from({ length: SIDECARS }, (_, i) => svidFor(issuer, STREAM_NAMESPACE, `app-${String(i).padStart(3, '0')}`));
     const run: Run = { env, kubeConfig, issuer, sidecarIdentities, runs: 0 };
 
-    const implementations: Implementation[] = WITH_UPSTREAM ? ['tsdapr', 'upstream 1.17.5'] : ['tsdapr'];
+    const implementations: Implementation[] = ['tsdapr', ...(OUR_NODE_OPTIONS !== undefined ? ['tsdapr, NODE_OPTIONS' as const] : []), ...(WITH_UPSTREAM ? ['upstream 1.17.5' as const] : [])];
     const results = new Map<Implementation, Figures>(implementations.map((implementation) => [implementation, new Map()]));
 
     process.stdout.write(`update latency, ${SIDECARS} streams (load ${loadAverage()})\n`);

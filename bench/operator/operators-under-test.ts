@@ -6,7 +6,8 @@ import { binaryPath, freePorts, pollUntil, probe, startProcess, startServiceProc
 /** The operator's `--validating-webhook-configuration-name` default. */
 const OUR_VALIDATING_WEBHOOK = 'dapr-operator';
 
-export type Implementation = 'tsdapr' | 'upstream 1.17.5';
+/** `tsdapr, NODE_OPTIONS`: ours again in the same run, with `--tsdapr-node-options` in NODE_OPTIONS. */
+export type Implementation = 'tsdapr' | 'tsdapr, NODE_OPTIONS' | 'upstream 1.17.5';
 
 /** What a benchmark needs of a running operator: where its API listens and which pid to read /proc of. */
 export interface OperatorUnderTest {
@@ -31,8 +32,8 @@ export interface OperatorEnvironment {
   readonly logDir: string;
 }
 
-/** Ours, started as the chart runs it (SVID from Sentry with the control-plane token), logging at info as in production. */
-export async function startOurOperator(env: OperatorEnvironment, run: number): Promise<OperatorUnderTest> {
+/** Ours, started as the chart runs it (SVID from Sentry with the control-plane token, the chart's NODE_OPTIONS unless `nodeOptions` is given), logging at info as in production. */
+export async function startOurOperator(env: OperatorEnvironment, run: number, nodeOptions?: string): Promise<OperatorUnderTest> {
   const [apiPort, webhookPort, healthzPort, metricsPort] = (await freePorts(4)) as [number, number, number, number];
   const startedAt = performance.now();
   const service = await startServiceProcess(
@@ -43,7 +44,7 @@ export async function startOurOperator(env: OperatorEnvironment, run: number): P
       '--api-listen-address', '127.0.0.1', '--api-port', String(apiPort), '--webhook-listen-address', '127.0.0.1', '--webhook-port', String(webhookPort),
       '--metrics-listen-address', '127.0.0.1', '--metrics-port', String(metricsPort), '--log-level', 'info',
     ],
-    { NAMESPACE: env.namespace },
+    { NAMESPACE: env.namespace, ...(nodeOptions !== undefined ? { NODE_OPTIONS: nodeOptions } : {}) },
     join(env.logDir, `operator-tsdapr-${run}.log`),
   );
   const stop = async (): Promise<void> => {
@@ -57,7 +58,7 @@ export async function startOurOperator(env: OperatorEnvironment, run: number): P
         if ((err as { code?: number }).code !== 404) throw err;
       });
   };
-  return { implementation: 'tsdapr', pid: service.process.pid, apiPort, startupMs: performance.now() - startedAt, stop };
+  return { implementation: nodeOptions !== undefined ? 'tsdapr, NODE_OPTIONS' : 'tsdapr', pid: service.process.pid, apiPort, startupMs: performance.now() - startedAt, stop };
 }
 
 /**

@@ -230,6 +230,10 @@ resources:
   valueFrom:
     fieldRef:
       fieldPath: metadata.name
+{{- with .values.nodeOptions }}
+- name: NODE_OPTIONS
+  value: {{ . | quote }}
+{{- end }}
 {{- end -}}
 
 {{/* Mounts of a control-plane pod that talks to sentry: trust anchors, sentry token, /tmp. */}}

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { CHART_NODE_OPTIONS } from '@tsdapr/e2e-harness';
 import { render, type K8sObject } from './helm.js';
 import { SERVICES, container, env, flag, workload } from './workload.js';
 
@@ -320,5 +321,14 @@ describe('chart with other values', () => {
 
   test('placement scaled to zero', async () => {
     assert.equal(workload(await render({ dapr_placement: { scaleZero: true } }), 'placement').spec.replicas, 0);
+  });
+
+  test('nodeOptions becomes NODE_OPTIONS of that service only; the defaults are what the harness runs with', async () => {
+    const m = await render({ dapr_placement: { nodeOptions: '--max-old-space-size=512' }, dapr_operator: { nodeOptions: '' } });
+    assert.equal(env(container(m, 'placement'), 'NODE_OPTIONS'), '--max-old-space-size=512');
+    for (const service of SERVICES.filter((s) => s !== 'placement')) assert.equal(env(container(m, service), 'NODE_OPTIONS'), undefined, service);
+    const defaults = await render();
+    for (const service of SERVICES) assert.equal(env(container(defaults, service), 'NODE_OPTIONS') ?? '', CHART_NODE_OPTIONS[service], service);
+    assert.equal(CHART_NODE_OPTIONS.operator, '--max-semi-space-size=1');
   });
 });

@@ -13,5 +13,5 @@ export {
   type TestNamespace,
   type TestNamespaceOptions,
 } from './test-env.js';
-export { startServiceProcess, controlPlaneToken, applyCrds, type ServiceName, type ServiceProcess } from './control-plane-fixtures.js';
+export { startServiceProcess, controlPlaneToken, applyCrds, CHART_NODE_OPTIONS, type ServiceName, type ServiceProcess } from './control-plane-fixtures.js';
 export { startKubernetesControlPlane, SIDECAR_IMAGE, TRUST_DOMAIN, type KubernetesControlPlane, type KubernetesControlPlaneOptions } from './kubernetes-control-plane.js';
