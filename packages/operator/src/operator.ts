@@ -96,6 +96,7 @@ export function createOperator(options: OperatorOptions, deps: OperatorDeps): Op
         runningAppIds: (namespace) => appService.appIds(namespace, { running: true }),
         onWorkloadChange: (listener) => appService.onWorkloadChange(listener),
         waitUntilReady: async (readySignal) => (await resources.waitUntilReady(readySignal)) && (await appService.waitUntilReady(readySignal)),
+        resyncMs: options.componentStatus.resyncMs,
         metrics,
         logger,
       }),

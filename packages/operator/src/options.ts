@@ -35,6 +35,7 @@ export const OPERATOR_FLAGS = {
   'validating-webhook-configuration-name': { type: 'string', default: 'dapr-operator', help: "the ValidatingWebhookConfiguration for Components: with 'service' the chart's, whose caBundle the operator only patches (it never creates it); with 'url' created and kept current by the operator" },
   'webhook-registration-resync-period': { type: 'duration', default: '5m', help: 'how often the registration is checked and put back even without a change of the trust anchors' },
   'disable-component-status': { type: 'bool', default: false, help: 'do not write status.conditions and status.appsInScope on Components' },
+  'component-status-resync-period': { type: 'duration', default: '10m', help: 'how often every Component status is checked again even without a change (a Secret created or deleted since); it writes only what changed' },
   'disable-leader-election': { type: 'bool', default: false, help: 'run the writers (Service reconciler, Component status, webhook registration) without holding the Lease operator.dapr.io; only safe with one replica' },
   'leader-election-lease-duration': { type: 'duration', default: '15s', help: 'how long a leader that stopped renewing keeps the Lease operator.dapr.io' },
   'leader-election-renew-deadline': { type: 'duration', default: '10s', help: 'the leader stops writing when it could not renew the Lease for this long' },
@@ -59,7 +60,7 @@ export type WebhookRegistration =
 export interface OperatorOptions {
   readonly api: Listen;
   readonly webhook: Listen & { readonly enabled: boolean; readonly registration: WebhookRegistration };
-  readonly componentStatus: { readonly enabled: boolean };
+  readonly componentStatus: { readonly enabled: boolean; readonly resyncMs: number };
   readonly healthz: Listen;
   readonly metrics: Listen & { readonly enabled: boolean };
   readonly trustDomain: string;
@@ -91,10 +92,11 @@ export function parseOperatorOptions(argv: readonly string[], env: Readonly<Reco
   }
   const registration = webhookRegistration(flags);
   if (flags['service-reconciler-workers'] < 1) throw new InvalidInputError('invalid_flag', '--service-reconciler-workers must be at least 1');
+  if (flags['component-status-resync-period'] <= 0) throw new InvalidInputError('invalid_flag', '--component-status-resync-period must be positive');
   return {
     api: { host: flags['api-listen-address'], port: flags['api-port'] },
     webhook: { host: flags['webhook-listen-address'], port: flags['webhook-port'], enabled: flags['enable-webhooks'], registration },
-    componentStatus: { enabled: !flags['disable-component-status'] },
+    componentStatus: { enabled: !flags['disable-component-status'], resyncMs: flags['component-status-resync-period'] },
     healthz: { host: flags['healthz-listen-address'], port: flags['healthz-port'] },
     metrics: { host: flags['metrics-listen-address'], port: flags['metrics-port'], enabled: flags['enable-metrics'] },
     trustDomain: flags['trust-domain'],

@@ -73,6 +73,12 @@ export interface ComponentStatusControllerOptions {
   readonly onWorkloadChange: (listener: (namespace: string) => void) => () => void;
   /** Resolves true once the caches it reads have listed. */
   readonly waitUntilReady: (signal: AbortSignal) => Promise<boolean>;
+  /**
+   * Every Component is queued again this often. Secrets are not watched (a
+   * cache of every Secret would grow with the cluster), so a Secret created
+   * or deleted after a check shows in the status within this period.
+   */
+  readonly resyncMs: number;
   readonly metrics: OperatorMetrics;
   readonly logger: Logger;
   readonly workers?: number;
@@ -81,7 +87,8 @@ export interface ComponentStatusControllerOptions {
 /**
  * The Component status writer (a writer: the leader runs it). Queues a
  * Component when it changes, every Component of a namespace when a workload
- * there changes, and every Component once its caches are ready.
+ * there changes, and every Component once its caches are ready and then every
+ * `resyncMs`.
  */
 export function componentStatusController(options: ComponentStatusControllerOptions): Runner {
   const logger = options.logger.child({ controller: CONTROLLER_NAME });
@@ -101,11 +108,17 @@ export function componentStatusController(options: ComponentStatusControllerOpti
       if (change.type !== 'DELETED') queue.add(componentKey(change.current.metadata?.namespace ?? '', change.current.metadata?.name ?? ''));
     });
     const unsubscribeWorkloads = options.onWorkloadChange(queueNamespace);
+    let resync: ReturnType<typeof setInterval> | undefined;
     try {
       if (!(await options.waitUntilReady(signal))) return;
-      for (const component of options.components.list()) queue.add(componentKey(component.metadata?.namespace ?? '', component.metadata?.name ?? ''));
+      const queueAll = (): void => {
+        for (const component of options.components.list()) queue.add(componentKey(component.metadata?.namespace ?? '', component.metadata?.name ?? ''));
+      };
+      queueAll();
+      resync = setInterval(queueAll, options.resyncMs);
       await queue.runner(signal);
     } finally {
+      clearInterval(resync);
       unsubscribeFeed();
       unsubscribeWorkloads();
     }

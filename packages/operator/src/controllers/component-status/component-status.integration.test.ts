@@ -24,7 +24,7 @@ before(async () => {
   ns = await createTestNamespace('component-status');
   const files = createTestPki().writeOperatorFiles(`spiffe://cluster.local/ns/${ns.name}/dapr-operator`);
   operator = await startOperatorProcess({
-    args: ['--kubeconfig', requireTestCluster(), '--tls-cert-file', files.certFile, '--tls-key-file', files.keyFile, '--trust-anchors-file', files.trustAnchorsFile, '--enable-webhooks=false', '--disable-service-reconciler', '--watch-namespace', ns.name],
+    args: ['--kubeconfig', requireTestCluster(), '--tls-cert-file', files.certFile, '--tls-key-file', files.keyFile, '--trust-anchors-file', files.trustAnchorsFile, '--enable-webhooks=false', '--disable-service-reconciler', '--watch-namespace', ns.name, '--component-status-resync-period', '2s'],
     env: { NAMESPACE: ns.name },
   });
 });
@@ -64,4 +64,19 @@ test('a clean Component: Valid=True, reason Valid; the writer logs no error', as
   const condition = await valid('clean');
   assert.deepEqual([condition.status, condition.reason], ['True', 'Valid']);
   assert.doesNotMatch(await operator.metrics(), /dapr_operator_reconcile_errors_total\{controller="component-status"/);
+});
+
+test('a Secret created after the check: the periodic resync (no Secret watch) clears the warning', async () => {
+  await create('late-secret', [{ name: 'redisPassword', secretKeyRef: { name: 'late', key: 'password' } }]);
+  const before = await valid('late-secret');
+  assert.equal(before.reason, 'ValidWithWarnings');
+  const created = await kubeRequest(kubeConfig, 'POST', `/api/v1/namespaces/${ns.name}/secrets`, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'late' }, data: { password: Buffer.from('s3cret').toString('base64') } });
+  assert.equal(created.status, 201, statusMessage(created));
+  // Nothing about the Component or its namespace's workloads changed: only the 2 s resync can see it.
+  const after = await pollUntil('Valid without the warning', async () => {
+    const body = (await kubeRequest(kubeConfig, 'GET', `/apis/dapr.io/v1alpha1/namespaces/${ns.name}/components/late-secret`)).body as { status?: { conditions?: Condition[] } };
+    const condition = body.status?.conditions?.find((c) => c.type === 'Valid');
+    return condition?.reason === 'Valid' ? condition : undefined;
+  }, { timeoutMs: 15_000 });
+  assert.equal(after.status, 'True');
 });
