@@ -27,7 +27,7 @@ export function createOperatorMetrics(registry: Registry): OperatorMetrics {
     reconcileErrors: new Counter({ name: 'dapr_operator_reconcile_errors_total', help: 'Failed reconciles by controller and error code.', labelNames: ['controller', 'code'], registers: [registry] }),
     watchEnds: new Counter({
       name: 'tsdapr_operator_watch_ends_total',
-      help: 'Watches of the Dapr resource caches that ended and were restarted, by cache and reason (closed, expired, stalled, failed).',
+      help: 'Watches of the operator caches (Dapr resources, deployments, statefulsets, dapr-services) that ended and were restarted, by cache and reason (closed, expired, stalled, failed).',
       labelNames: ['cache', 'reason'],
       registers: [registry],
     }),

@@ -209,7 +209,9 @@ test('the operator process: a ComponentUpdate stream open across an API server r
     console.log(`operator across an apiserver restart (${restartMs} ms): the Component created afterwards reached the open ComponentUpdate stream ${Date.now() - created} ms after its create was sent`);
     assert.deepEqual(received, ['CREATED:before', 'CREATED:after']);
     // The restart is visible to whoever runs the operator, not only in its log.
-    assert.match(await operator.metrics(), /tsdapr_operator_watch_ends_total\{cache="components",reason="(failed|closed)"\} [1-9]/);
+    const metrics = await operator.metrics();
+    assert.match(metrics, /tsdapr_operator_watch_ends_total\{cache="components",reason="(failed|closed)"\} [1-9]/);
+    assert.match(metrics, /tsdapr_operator_watch_ends_total\{cache="deployments",reason="(failed|closed)"\} [1-9]/, 'the workload caches count too');
   } finally {
     stream.cancel();
     client.close();

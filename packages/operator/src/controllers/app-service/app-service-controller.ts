@@ -146,6 +146,7 @@ export function createAppServiceController(options: { kubeConfig: KubeConfig; me
       name,
       logger,
       transform: stripManagedFields,
+      onWatchEnd: (reason) => options.metrics.watchEnds.inc({ cache: name, reason }),
       ...(labelSelector ? { labelSelector } : {}),
       path: ns ? collection.replace(/\/([a-z]+)$/, `/namespaces/${ns}/$1`) : collection,
       list: (signal) => (ns ? list.namespaced(ns, signal) : list.all(signal)),
