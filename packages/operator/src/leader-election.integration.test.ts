@@ -5,8 +5,7 @@ import { createTestNamespace, pollUntil, requireTestCluster, testKubeConfig, typ
 import { isNotFound } from '@tsdapr/kube';
 import { OPERATOR_LEASE_NAME } from './options.js';
 import { installCrds } from './test-support/install-crds.js';
-import { startOperatorProcess, type OperatorProcess } from './test-support/operator-process.js';
-import { createTestPki } from './test-support/test-identities.js';
+import { startOperatorInNamespace, type OperatorProcess } from './test-support/operator-process.js';
 
 /**
  * Two operator processes against the real kube-apiserver: only the holder of
@@ -35,19 +34,12 @@ after(async () => {
 
 async function startReplica(): Promise<OperatorProcess> {
   // The operator runs in the test namespace (its control-plane namespace), so the Lease lives there too.
-  const files = createTestPki().writeOperatorFiles(`spiffe://cluster.local/ns/${ns.name}/dapr-operator`);
-  const operator = await startOperatorProcess({
-    args: [
-      '--kubeconfig', requireTestCluster(),
-      '--tls-cert-file', files.certFile, '--tls-key-file', files.keyFile, '--trust-anchors-file', files.trustAnchorsFile,
-      '--enable-webhooks=false',
-      '--watch-namespace', ns.name,
-      `--leader-election-lease-duration=${TIMINGS.leaseDurationMs}ms`,
-      `--leader-election-renew-deadline=${TIMINGS.renewDeadlineMs}ms`,
-      `--leader-election-retry-period=${TIMINGS.retryPeriodMs}ms`,
-    ],
-    env: { NAMESPACE: ns.name },
-  });
+  const operator = await startOperatorInNamespace(ns.name, [
+    '--enable-webhooks=false',
+    `--leader-election-lease-duration=${TIMINGS.leaseDurationMs}ms`,
+    `--leader-election-renew-deadline=${TIMINGS.renewDeadlineMs}ms`,
+    `--leader-election-retry-period=${TIMINGS.retryPeriodMs}ms`,
+  ]);
   operators.push(operator);
   return operator;
 }

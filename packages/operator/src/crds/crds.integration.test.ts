@@ -11,7 +11,7 @@ import { binaryPath, createTestNamespace, pollUntil, repoRoot, requireTestCluste
 import { kubeStatusOf, retryOnConflict } from '@tsdapr/kube';
 import { installCrds } from '../test-support/install-crds.js';
 import { kubeRequest, statusMessage } from '../test-support/kube-http.js';
-import { startOperatorProcess, type OperatorProcess } from '../test-support/operator-process.js';
+import { startOperatorInNamespace, type OperatorProcess } from '../test-support/operator-process.js';
 import { createTestPki } from '../test-support/test-identities.js';
 import { desiredValidatingWebhookConfiguration, ownedWebhookFields, webhookClientConfig } from '../webhooks/webhook-registration.js';
 
@@ -193,23 +193,17 @@ describe('webhooks the operator registers with the API server', () => {
   const componentsPath = (): string => `/apis/dapr.io/v1alpha1/namespaces/${ns.name}/components`;
 
   before(async () => {
-    const kubeconfigPath = requireTestCluster();
+    requireTestCluster();
     kubeConfig = testKubeConfig();
     await installCrds(kubeConfig);
     ns = await createTestNamespace('webhooks');
     configName = `tsdapr-it-${ns.name}`;
     await kubeConfig.makeApiClient(AppsV1Api).createNamespacedDeployment({ namespace: ns.name, body: daprDeployment('orders', 'orders', 1) });
-    const files = createTestPki().writeOperatorFiles(`spiffe://cluster.local/ns/${ns.name}/dapr-operator`);
-    operator = await startOperatorProcess({
-      args: [
-        '--kubeconfig', kubeconfigPath, '--tls-cert-file', files.certFile, '--tls-key-file', files.keyFile, '--trust-anchors-file', files.trustAnchorsFile,
-        '--watch-namespace', ns.name, '--webhook-registration', 'url', '--validating-webhook-configuration-name', configName, '--disable-service-reconciler',
-        // The CRD is cluster-wide: an operator another test file starts may re-point it; put it back quickly.
-        '--webhook-registration-resync-period', '2s',
-      ],
-      // Its own control-plane namespace: its Lease does not compete with other tests' operators.
-      env: { NAMESPACE: ns.name },
-    });
+    operator = await startOperatorInNamespace(ns.name, [
+      '--webhook-registration', 'url', '--validating-webhook-configuration-name', configName, '--disable-service-reconciler',
+      // The CRD is cluster-wide: an operator another test file starts may re-point it; put it back quickly.
+      '--webhook-registration-resync-period', '2s',
+    ]);
     // The API server picks a new configuration up asynchronously: a dry run shows when the webhook answers.
     await pollUntil('the API server calling the validating webhook', async () => {
       const dry = await kubeRequest(kubeConfig, 'POST', `${componentsPath()}?dryRun=All`, component({ type: 'state.in-memory', version: 'v1', metadata: [{ name: 'a', value: '1' }, { name: 'a', value: '2' }] }));
@@ -342,16 +336,11 @@ describe('webhooks the operator registers with the API server', () => {
     const admission = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
     await admission.deleteValidatingWebhookConfiguration({ name: configName }).catch(() => undefined);
     const pki = createTestPki();
-    const files = pki.writeOperatorFiles(`spiffe://cluster.local/ns/${ns.name}/dapr-operator`);
-    const serviceMode = await startOperatorProcess({
-      args: [
-        '--kubeconfig', requireTestCluster(), '--tls-cert-file', files.certFile, '--tls-key-file', files.keyFile, '--trust-anchors-file', files.trustAnchorsFile,
-        '--watch-namespace', ns.name, '--validating-webhook-configuration-name', configName, '--disable-service-reconciler', '--disable-component-status',
-        '--webhook-registration-resync-period', '2s',
-      ],
-      // Its own control-plane namespace: its Lease does not compete with other tests' operators.
-      env: { NAMESPACE: ns.name },
-    });
+    const serviceMode = await startOperatorInNamespace(
+      ns.name,
+      ['--validating-webhook-configuration-name', configName, '--disable-service-reconciler', '--disable-component-status', '--webhook-registration-resync-period', '2s'],
+      pki,
+    );
     try {
       const encoded = (pem: string): string => Buffer.from(pem).toString('base64');
       const client = await pollUntil('the conversion client in Service mode', async () => {
@@ -382,8 +371,8 @@ describe('webhooks the operator registers with the API server', () => {
       assert.equal(patched.metadata?.labels?.['app.kubernetes.io/managed-by'], 'Helm', 'the chart\'s labels are left alone');
 
       // A second root added to the anchors file (the first step of a root rotation).
-      const rotated = `${readFileSync(files.trustAnchorsFile, 'utf8')}${createTestPki().trustAnchorsPem}`;
-      writeFileSync(files.trustAnchorsFile, rotated);
+      const rotated = `${readFileSync(serviceMode.files.trustAnchorsFile, 'utf8')}${createTestPki().trustAnchorsPem}`;
+      writeFileSync(serviceMode.files.trustAnchorsFile, rotated);
       await pollUntil('the caBundles to follow the anchors', async () => {
         const crd = await conversionClient(kubeConfig);
         const config = await admission.readValidatingWebhookConfiguration({ name: configName });

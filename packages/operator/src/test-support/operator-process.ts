@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { freePorts, pollUntil, probe, startProcess, type ManagedProcess } from '@tsdapr/e2e-harness';
+import { freePorts, pollUntil, probe, requireTestCluster, startProcess, type ManagedProcess } from '@tsdapr/e2e-harness';
+import { createTestPki, type TestPki } from './test-identities.js';
 
 const MAIN = fileURLToPath(new URL('../main.bundle.mjs', import.meta.url));
 
@@ -56,4 +57,24 @@ export async function startOperatorProcess(options: { args: readonly string[]; e
     throw new Error(`${(err as Error).message}\n--- operator output ---\n${output.slice(-4000)}`, { cause: err });
   }
   return operator;
+}
+
+/**
+ * The operator as most integration tests run it: against the test cluster,
+ * with the test's namespace as its own control-plane namespace (so its Lease
+ * does not compete with other test files' operators) and as the only one it
+ * watches, holding an SVID for that namespace from `pki`. `files` are the
+ * SVID and trust-anchors files it was given (it watches them).
+ */
+export async function startOperatorInNamespace(
+  namespace: string,
+  args: readonly string[],
+  pki: TestPki = createTestPki(),
+): Promise<OperatorProcess & { readonly files: ReturnType<TestPki['writeOperatorFiles']> }> {
+  const files = pki.writeOperatorFiles(`spiffe://cluster.local/ns/${namespace}/dapr-operator`);
+  const operator = await startOperatorProcess({
+    args: ['--kubeconfig', requireTestCluster(), '--tls-cert-file', files.certFile, '--tls-key-file', files.keyFile, '--trust-anchors-file', files.trustAnchorsFile, '--watch-namespace', namespace, ...args],
+    env: { NAMESPACE: namespace },
+  });
+  return { ...operator, files };
 }

@@ -4,8 +4,7 @@ import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Deployment, type V1Servic
 import { createTestNamespace, pollUntil, requireTestCluster, testKubeConfig, type TestNamespace } from '@tsdapr/e2e-harness';
 import { isNotFound, retryOnConflict } from '@tsdapr/kube';
 import { installCrds } from '../../test-support/install-crds.js';
-import { startOperatorProcess, type OperatorProcess } from '../../test-support/operator-process.js';
-import { createTestPki } from '../../test-support/test-identities.js';
+import { startOperatorInNamespace, type OperatorProcess } from '../../test-support/operator-process.js';
 
 let kubeConfig: KubeConfig;
 let ns: TestNamespace;
@@ -16,12 +15,7 @@ before(async () => {
   kubeConfig = testKubeConfig();
   await installCrds(kubeConfig);
   ns = await createTestNamespace('operator-svc');
-  // The operator's own namespace is the test's: its Lease does not compete with other tests' operators.
-  const files = createTestPki().writeOperatorFiles(`spiffe://cluster.local/ns/${ns.name}/dapr-operator`);
-  operator = await startOperatorProcess({
-    args: ['--kubeconfig', requireTestCluster(), '--tls-cert-file', files.certFile, '--tls-key-file', files.keyFile, '--trust-anchors-file', files.trustAnchorsFile, '--enable-webhooks=false', '--watch-namespace', ns.name],
-    env: { NAMESPACE: ns.name },
-  });
+  operator = await startOperatorInNamespace(ns.name, ['--enable-webhooks=false']);
 });
 
 after(async () => {

@@ -4,8 +4,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { createTestNamespace, pollUntil, requireTestCluster, testKubeConfig, type TestNamespace } from '@tsdapr/e2e-harness';
 import { installCrds } from '../../test-support/install-crds.js';
 import { kubeRequest, statusMessage } from '../../test-support/kube-http.js';
-import { startOperatorProcess, type OperatorProcess } from '../../test-support/operator-process.js';
-import { createTestPki } from '../../test-support/test-identities.js';
+import { startOperatorInNamespace, type OperatorProcess } from '../../test-support/operator-process.js';
 
 type Condition = { type: string; status: string; reason: string; message: string };
 
@@ -22,11 +21,7 @@ before(async () => {
   kubeConfig = testKubeConfig();
   await installCrds(kubeConfig);
   ns = await createTestNamespace('component-status');
-  const files = createTestPki().writeOperatorFiles(`spiffe://cluster.local/ns/${ns.name}/dapr-operator`);
-  operator = await startOperatorProcess({
-    args: ['--kubeconfig', requireTestCluster(), '--tls-cert-file', files.certFile, '--tls-key-file', files.keyFile, '--trust-anchors-file', files.trustAnchorsFile, '--enable-webhooks=false', '--disable-service-reconciler', '--watch-namespace', ns.name, '--component-status-resync-period', '2s'],
-    env: { NAMESPACE: ns.name },
-  });
+  operator = await startOperatorInNamespace(ns.name, ['--enable-webhooks=false', '--disable-service-reconciler', '--component-status-resync-period', '2s']);
 });
 
 after(async () => {
