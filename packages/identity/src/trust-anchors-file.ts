@@ -1,7 +1,7 @@
 import { watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { sleep, type Logger, type Runner } from '@tsdapr/runtime';
+import { Latch, sleep, type Logger, type Runner } from '@tsdapr/runtime';
 
 export interface TrustAnchorsSource {
   /** The current PEM, undefined until first loaded. */
@@ -39,7 +39,7 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE
 export function trustAnchorsFile(options: TrustAnchorsFileOptions): TrustAnchorsSource {
   const read = options.read ?? ((path: string) => readFile(path, 'utf8'));
   const listeners = new Set<(pem: string) => void>();
-  const waiters = new Set<() => void>();
+  const loaded = new Latch();
   let pem: string | undefined;
   let lastProblem = '';
 
@@ -66,8 +66,7 @@ export function trustAnchorsFile(options: TrustAnchorsFileOptions): TrustAnchors
     const first = pem === undefined;
     pem = text;
     options.logger.info({ path: options.path, first }, first ? 'trust anchors loaded' : 'trust anchors changed');
-    for (const wake of waiters) wake();
-    waiters.clear();
+    loaded.open();
     for (const listener of listeners) {
       try {
         listener(text);
@@ -102,22 +101,7 @@ export function trustAnchorsFile(options: TrustAnchorsFileOptions): TrustAnchors
 
   return {
     current: () => pem,
-    waitUntilLoaded(signal) {
-      if (pem !== undefined) return Promise.resolve(true);
-      if (signal.aborted) return Promise.resolve(false);
-      return new Promise((resolve) => {
-        const onLoad = (): void => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(true);
-        };
-        const onAbort = (): void => {
-          waiters.delete(onLoad);
-          resolve(false);
-        };
-        waiters.add(onLoad);
-        signal.addEventListener('abort', onAbort, { once: true });
-      });
-    },
+    waitUntilLoaded: (signal) => loaded.wait(signal),
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

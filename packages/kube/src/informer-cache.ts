@@ -1,5 +1,5 @@
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
-import { sleep, type Logger, type Runner } from '@tsdapr/runtime';
+import { Latch, sleep, type Logger, type Runner } from '@tsdapr/runtime';
 import { KubeApiError, isGone } from './api-errors.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { systemClock, type Clock, type Timer } from './clock.js';
@@ -113,11 +113,10 @@ export function createInformerCache<T extends KubernetesObject>(options: Informe
   const minWatchSeconds = options.minWatchSeconds ?? DEFAULT_MIN_WATCH_SECONDS;
   const inactivityTimeoutMs = options.inactivityTimeoutMs ?? DEFAULT_INACTIVITY_TIMEOUT_MS;
   const listeners = new Set<(event: InformerEvent<T>) => void>();
-  const readyWaiters = new Set<() => void>();
   /** namespace ('' for cluster-scoped) → name → object */
   const objects = new Map<string, Map<string, T>>();
   let resourceVersion = '';
-  let synced = false;
+  const synced = new Latch();
   let running = false;
 
   const emit = (type: InformerEventType, object: T): void => {
@@ -166,11 +165,9 @@ export function createInformerCache<T extends KubernetesObject>(options: Informe
   };
 
   const markSynced = (): void => {
-    if (synced) return;
-    synced = true;
+    if (synced.isOpen) return;
     logger.info({ objects: objects.size === 0 ? 0 : [...objects.values()].reduce((sum, inNamespace) => sum + inNamespace.size, 0) }, 'cache synced');
-    for (const wake of readyWaiters) wake();
-    readyWaiters.clear();
+    synced.open();
   };
 
   /** One watch request from `resourceVersion`; returns why it ended, throws when it failed. */
@@ -291,30 +288,15 @@ export function createInformerCache<T extends KubernetesObject>(options: Informe
       }
     } finally {
       running = false;
-      synced = false;
+      synced.close();
     }
   };
 
   return {
     name: options.name,
     runner,
-    ready: () => synced,
-    waitUntilReady: (signal) => {
-      if (synced) return Promise.resolve(true);
-      if (signal?.aborted) return Promise.resolve(false);
-      return new Promise<boolean>((resolve) => {
-        const onReady = (): void => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(true);
-        };
-        const onAbort = (): void => {
-          readyWaiters.delete(onReady);
-          resolve(false);
-        };
-        readyWaiters.add(onReady);
-        signal?.addEventListener('abort', onAbort, { once: true });
-      });
-    },
+    ready: () => synced.isOpen,
+    waitUntilReady: (signal) => synced.wait(signal),
     get: (namespace, name) => objects.get(namespace)?.get(name),
     list: (namespace) => (namespace === undefined || namespace === '' ? [...objects.values()].flatMap((inNamespace) => [...inNamespace.values()]) : [...(objects.get(namespace)?.values() ?? [])]),
     onChange: (cb) => {

@@ -28,7 +28,6 @@ export interface FileIdentityOptions {
 }
 
 export function fileIdentityProvider(options: FileIdentityOptions): IdentityProvider {
-  const waiters = new Set<() => void>();
   let last = { cert: '', key: '', anchors: '' };
   let lastProblem = '';
 
@@ -59,8 +58,6 @@ export function fileIdentityProvider(options: FileIdentityOptions): IdentityProv
     options.tls.setTrustAnchors(anchors);
     options.tls.setIdentity({ certificateChainPem: cert, privateKeyPem: key });
     options.logger.info({ certFile: options.certFile, first }, first ? 'operator identity loaded' : 'operator identity changed');
-    for (const wake of waiters) wake();
-    waiters.clear();
   };
 
   return {
