@@ -20,3 +20,10 @@ export function backoffDelay(attempt: number, options: BackoffOptions = {}, rand
   const base = Math.min(max, initial * 2 ** exponent);
   return Math.round(base + base * jitter * random());
 }
+
+/**
+ * Whether the `attempt`-th failure in a row (counting from 1) is worth a
+ * warning: the 1st, 2nd, 4th, 8th..., so that a state that lasts (an API
+ * server down, a missing object) is reported without flooding the log.
+ */
+export const worthWarning = (attempt: number): boolean => attempt >= 1 && (attempt & (attempt - 1)) === 0;

@@ -25,7 +25,7 @@ export {
   type KubeStatus,
 } from './api-errors.js';
 export { requestOptions } from './request-options.js';
-export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { backoffDelay, worthWarning, type BackoffOptions } from './backoff.js';
 export { syncLoop, type SyncLoopOptions, type SyncState } from './sync-loop.js';
 export { ManualClock, systemClock, type Clock, type Timer } from './clock.js';
 export {

@@ -1,7 +1,7 @@
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { Latch, sleep, type Logger, type Runner } from '@tsdapr/runtime';
 import { KubeApiError, isGone } from './api-errors.js';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { backoffDelay, worthWarning, type BackoffOptions } from './backoff.js';
 import { systemClock, type Clock, type Timer } from './clock.js';
 import { kubeWatchOpener, type WatchOpener } from './watch-stream.js';
 
@@ -281,8 +281,7 @@ export function createInformerCache<T extends KubernetesObject>(options: Informe
         // restarting or unreachable, a retry is cheap, and a long backoff would
         // notice its return many seconds late.
         const delayMs = err.status === undefined || err.status === 503 ? Math.min(backoffDelay(attempt, options.backoff), UNREACHABLE_MAX_DELAY_MS) : backoffDelay(attempt, options.backoff);
-        // The 1st, 2nd, 4th, 8th... failure in a row at warn, the others at debug: a long outage does not flood the log.
-        const level = Number.isInteger(Math.log2(attempt)) ? 'warn' : 'debug';
+        const level = worthWarning(attempt) ? 'warn' : 'debug';
         logger[level]({ err, attempt, delayMs, hint: hintFor(err) }, 'informer failed; restarting');
         await sleep(delayMs, signal);
       }

@@ -7,7 +7,7 @@ import {
   type V1ValidatingWebhook,
   type V1ValidatingWebhookConfiguration,
 } from '@kubernetes/client-node';
-import { isNotFound, KubeApiError, requestOptions, syncLoop, type SyncState } from '@tsdapr/kube';
+import { isNotFound, KubeApiError, requestOptions, syncLoop, worthWarning, type SyncState } from '@tsdapr/kube';
 import { TsdaprError, type Logger, type Runner } from '@tsdapr/runtime';
 import { DAPR_GROUP } from '../crds/crd.js';
 import type { WebhookRegistration } from '../options.js';
@@ -112,9 +112,6 @@ export function caBundlePatch(configuration: V1ValidatingWebhookConfiguration, c
     { op: 'add', path: `/webhooks/${index}/clientConfig/caBundle`, value: caBundle },
   ];
 }
-
-/** Warn on the 1st, 2nd, 4th, 8th... attempt of a state that may last (a missing object): not every 30 s forever. */
-const worthWarning = (attempt: number): boolean => (attempt & (attempt - 1)) === 0;
 
 export interface WebhookRegistrationOptions {
   readonly kubeConfig: KubeConfig;
