@@ -3,7 +3,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const APPS = ['sentry', 'injector', 'operator', 'placement'];
+const APPS = ['sentry', 'injector', 'operator', 'placement', 'scheduler'];
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '.tsdapr/**', 'e2e/**/*.go', '**/*.js', '**/*.mjs'] },

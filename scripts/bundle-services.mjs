@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const SERVICES = ['sentry', 'operator', 'placement', 'injector'];
+const SERVICES = ['sentry', 'operator', 'placement', 'injector', 'scheduler'];
+const EXTERNAL = { scheduler: ['etcd3'] };
 
 const started = Date.now();
 await Promise.all(
@@ -31,6 +32,9 @@ await Promise.all(
       // Read with NODE_OPTIONS=--enable-source-maps when a stack trace must point into the sources.
       sourcemap: 'linked',
       legalComments: 'none',
+      // etcd3 reads its .proto files from beside its own sources (__dirname), so it stays a
+      // package the bundle imports from node_modules, as the @dapr/dapr protos are read from there.
+      external: EXTERNAL[service] ?? [],
       logLevel: 'warning',
       // The CommonJS dependencies (grpc-js, protobufjs, ...) call require(); an ES module has none.
       banner: { js: "import { createRequire as __tsdaprCreateRequire } from 'node:module'; const require = __tsdaprCreateRequire(import.meta.url);" },

@@ -9,7 +9,7 @@ import { loadSync, type Options } from '@grpc/proto-loader';
  */
 export const DAPR_PROTO_PACKAGE = '@dapr/dapr';
 
-export type DaprProtoName = 'sentry' | 'placement' | 'operator';
+export type DaprProtoName = 'sentry' | 'placement' | 'operator' | 'scheduler';
 
 /** Field names stay as in the .proto (snake_case), enums as their names. */
 export const PROTO_LOADER_OPTIONS: Options = {
@@ -63,3 +63,4 @@ export function daprService(name: DaprProtoName, fullName: string): DaprService 
 export const sentryService = (): DaprService => daprService('sentry', 'dapr.proto.sentry.v1.CA');
 export const placementService = (): DaprService => daprService('placement', 'dapr.proto.placement.v1.Placement');
 export const operatorService = (): DaprService => daprService('operator', 'dapr.proto.operator.v1.Operator');
+export const schedulerService = (): DaprService => daprService('scheduler', 'dapr.proto.scheduler.v1.Scheduler');

@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import type { Etcd3, Lease, Watcher } from 'etcd3';
+import { errorMessage, sleep, type Logger, type Runner } from '@tsdapr/runtime';
+
+export interface Member {
+  readonly id: string;
+  readonly address: string;
+}
+
+/**
+ * The replicas as this one sees them. `agreed`: every replica has seen the
+ * same count (each states the total it sees; work starts only when all totals
+ * equal the number of replicas), so no two replicas own a bucket at once.
+ */
+export interface MembershipView {
+  readonly members: readonly Member[];
+  readonly agreed: boolean;
+  /** This replica's place in `members` (sorted by id), -1 when not a member. */
+  readonly index: number;
+}
+
+interface MemberRecord {
+  readonly address: string;
+  readonly uid: string;
+  readonly total: number;
+}
+
+export interface MembershipOptions {
+  readonly client: Etcd3;
+  readonly prefix: string;
+  readonly id: string;
+  readonly address: string;
+  readonly ttlMs: number;
+  readonly logger: Logger;
+  readonly onChange: (view: MembershipView) => void;
+}
+
+/**
+ * Membership on etcd (docs/adr/0008): each replica holds `members/<id>` under
+ * a lease it keeps alive; a replica that dies loses its key when the lease
+ * expires and the others take over its buckets. Upstream's scheduler does the
+ * same with `dapr/leadership/<id>` (diagridio/go-etcd-cron:internal/leadership).
+ */
+export function membership(options: MembershipOptions): Runner {
+  const uid = randomBytes(8).toString('hex');
+  const keyPrefix = `${options.prefix}members/`;
+  const ownKey = `${keyPrefix}${options.id}`;
+  const ttlSeconds = Math.max(2, Math.round(options.ttlMs / 1000));
+  const log = options.logger;
+
+  return async (signal) => {
+    let records = new Map<string, MemberRecord>();
+    let lease: Lease | undefined;
+    let lastView = '';
+    let statedTotal = -1;
+    let writing: Promise<void> = Promise.resolve();
+
+    const writeOwn = (total: number): Promise<void> => {
+      statedTotal = total;
+      writing = writing.then(async () => {
+        if (!lease || signal.aborted) return;
+        try {
+          await lease.put(ownKey).value(JSON.stringify({ address: options.address, uid, total } satisfies MemberRecord)).exec();
+        } catch (err) {
+          log.warn({ reason: errorMessage(err) }, 'writing this replica\'s membership failed; retrying with the next change or lease renewal');
+          statedTotal = -1;
+        }
+      });
+      return writing;
+    };
+
+    const evaluate = (): void => {
+      const ids = [...records.keys()].sort();
+      const members = ids.map((id) => ({ id, address: records.get(id)?.address ?? '' }));
+      const index = ids.indexOf(options.id);
+      // A key of this id written by another live process (another uid) is not us: wait until it expires.
+      const mine = records.get(options.id);
+      const isUs = mine?.uid === uid;
+      if (index >= 0 && isUs && statedTotal !== ids.length) void writeOwn(ids.length);
+      const agreed = isUs && ids.every((id) => records.get(id)?.total === ids.length);
+      const view: MembershipView = { members, agreed, index: isUs ? index : -1 };
+      const key = JSON.stringify(view);
+      if (key === lastView) return;
+      lastView = key;
+      log.info({ members: members.map((m) => m.id), agreed, index: view.index }, 'scheduler membership changed');
+      options.onChange(view);
+    };
+
+    const join = async (): Promise<Lease> => {
+      const granted = options.client.lease(ttlSeconds, { autoKeepAlive: true });
+      await granted.grant();
+      // Create only if absent: a live process with our id (a replica not yet gone) keeps its key.
+      for (;;) {
+        const result = await options.client
+          .if(ownKey, 'Create', '==', 0)
+          .then(granted.put(ownKey).value(JSON.stringify({ address: options.address, uid, total: 0 } satisfies MemberRecord)))
+          .commit();
+        if (result.succeeded) return granted;
+        log.warn({ id: options.id }, 'another live replica holds this replica id; waiting for its lease to expire');
+        await sleep(1000, signal);
+        if (signal.aborted) return granted;
+      }
+    };
+
+    while (!signal.aborted) {
+      let watcher: Watcher | undefined;
+      try {
+        lease = await join();
+        statedTotal = 0;
+        const lost = new Promise<void>((resolve) => lease?.once('lost', () => resolve()));
+        const snapshot = await options.client.getAll().prefix(keyPrefix).exec();
+        records = new Map(snapshot.kvs.map((kv) => [kv.key.toString('utf8').slice(keyPrefix.length), JSON.parse(kv.value.toString('utf8')) as MemberRecord]));
+        watcher = await options.client
+          .watch()
+          .prefix(keyPrefix)
+          .startRevision(String(BigInt(snapshot.header.revision) + 1n))
+          .create();
+        watcher.on('put', (kv) => {
+          records.set(kv.key.toString('utf8').slice(keyPrefix.length), JSON.parse(kv.value.toString('utf8')) as MemberRecord);
+          evaluate();
+        });
+        watcher.on('delete', (kv) => {
+          records.delete(kv.key.toString('utf8').slice(keyPrefix.length));
+          evaluate();
+        });
+        evaluate();
+        await Promise.race([lost, new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))]);
+        if (!signal.aborted) log.warn('membership lease lost (etcd unreachable for longer than the TTL); rejoining');
+      } catch (err) {
+        if (!signal.aborted) log.warn({ reason: errorMessage(err) }, 'joining the scheduler replicas failed; retrying');
+      } finally {
+        await watcher?.cancel().catch(() => undefined);
+        const ending = lease;
+        lease = undefined;
+        records = new Map();
+        evaluate();
+        // On shutdown, give the key up at once so the others take over without waiting for the TTL.
+        if (ending) await (signal.aborted ? ending.revoke().catch(() => undefined) : Promise.resolve(ending.release()));
+      }
+      if (!signal.aborted) await sleep(500, signal);
+    }
+  };
+}
