@@ -9,7 +9,7 @@ import { startProcess, type ManagedProcess } from './managed-process.js';
 
 const run = promisify(execFile);
 
-export type ServiceName = 'sentry' | 'placement' | 'operator' | 'injector';
+export type ServiceName = 'sentry' | 'placement' | 'operator' | 'injector' | 'scheduler';
 
 /**
  * The chart's default `nodeOptions` per service (charts/tsdapr/values.yaml;
@@ -17,7 +17,7 @@ export type ServiceName = 'sentry' | 'placement' | 'operator' | 'injector';
  * in a pod. The operator's smaller semi-space: 85 against 99 MiB RSS with no
  * change in CPU per change, side by side in bench/operator.
  */
-export const CHART_NODE_OPTIONS: Readonly<Record<ServiceName, string>> = { sentry: '', placement: '', operator: '--max-semi-space-size=1', injector: '' };
+export const CHART_NODE_OPTIONS: Readonly<Record<ServiceName, string>> = { sentry: '', placement: '', operator: '--max-semi-space-size=1', injector: '', scheduler: '' };
 
 export interface ServiceProcess {
   readonly name: ServiceName;

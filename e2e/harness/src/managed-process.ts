@@ -28,6 +28,8 @@ export interface ManagedProcess {
   hasExited(): boolean;
   /** SIGTERM, then SIGKILL when it is still running after `graceMs`. Resolves once it is gone. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL at once, as a crash or an OOM kill would end it; resolves once it is gone. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -97,6 +99,11 @@ export function startProcess(options: ProcessOptions): ManagedProcess {
       } finally {
         clearTimeout(timer);
       }
+    },
+    async kill(): Promise<void> {
+      if (exitStatus) return;
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }

@@ -143,8 +143,9 @@ export function parseSchedulerOptions(argv: readonly string[], env: Readonly<Rec
         extraArgs: [
           `--auto-compaction-mode=${flags['etcd-compaction-mode']}`,
           `--auto-compaction-retention=${flags['etcd-compaction-retention']}`,
-          `--snapshot-count=${flags['etcd-snapshot-count']}`,
-          `--max-snapshots=${flags['etcd-max-snapshots']}`,
+          // etcd 3.6 deprecates these two: passed on only when given, so its log stays quiet.
+          ...passOn('etcd-snapshot-count', 'snapshot-count', flags['etcd-snapshot-count']),
+          ...passOn('etcd-max-snapshots', 'max-snapshots', flags['etcd-max-snapshots']),
           `--max-wals=${flags['etcd-max-wals']}`,
           `--max-txn-ops=${flags['etcd-max-txn-ops']}`,
           ...passOn('etcd-backend-batch-limit', 'backend-batch-limit', flags['etcd-backend-batch-limit']),

@@ -49,7 +49,8 @@ test('planJob refuses invalid jobs, in upstream order', () => {
     [{ dueTime: '1s', repeats: 2 }, 'job must have a schedule to repeat'],
     [{ dueTime: '1s', repeats: 0 }, 'defined repeats must be greater than 0'],
     [{ schedule: '@every 1s', repeats: 0 }, 'defined repeats must be greater than 0'],
-    [{ schedule: '@every 1s', repeats: 1.5 }, 'repeats must be an integer, got 1.5'],
+    [{ schedule: '@every 1s', repeats: 1.5 }, 'repeats must be an integer from 1 to 4294967295, got 1.5'],
+    [{ schedule: '@every 1s', repeats: 2 ** 32 }, 'repeats must be an integer from 1 to 4294967295, got 4294967296'],
     [{ dueTime: '1s', ttl: '10s' }, 'job must have a schedule to have a ttl'],
     // An empty schedule is present, and fails to parse.
     [{ schedule: '', dueTime: '1s' }, 'empty spec string'],

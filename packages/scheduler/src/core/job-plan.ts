@@ -40,7 +40,7 @@ export function planJob(spec: JobSpec, nowMs: number): PlannedJob {
   if (!hasSchedule && !hasDue) throw refuse('job must have either a due time or a schedule');
   if (!hasSchedule && spec.repeats !== undefined && spec.repeats > 1) throw refuse('job must have a schedule to repeat');
   if (spec.repeats !== undefined) {
-    if (!Number.isInteger(spec.repeats) || spec.repeats > MAX_UINT32) throw refuse(`repeats must be an integer, got ${spec.repeats}`);
+    if (!Number.isInteger(spec.repeats) || spec.repeats > MAX_UINT32) throw refuse(`repeats must be an integer from 1 to ${MAX_UINT32}, got ${spec.repeats}`);
     if (spec.repeats < 1) throw refuse('defined repeats must be greater than 0');
   }
   if (!hasSchedule && spec.ttl !== undefined) throw refuse('job must have a schedule to have a ttl');

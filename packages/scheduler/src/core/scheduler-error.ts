@@ -3,7 +3,7 @@ import { TsdaprError } from '@tsdapr/runtime';
 
 /**
  * Stable error codes of the scheduler. Transports map them to a gRPC status
- * with `grpcStatusOf`; metrics label by them. See docs/scheduler.md §8.
+ * with `grpcStatusOf`; metrics label by them. See docs/scheduler.md §6.
  */
 export type SchedulerErrorCode =
   /** The request is malformed (missing job, empty namespace or app id). */
@@ -42,7 +42,7 @@ export class SchedulerError extends TsdaprError {
 const GRPC_STATUS: Record<SchedulerErrorCode, status> = {
   invalid_argument: status.INVALID_ARGUMENT,
   // Upstream answers UNKNOWN for the next three; daprd's Jobs API turns that
-  // into HTTP 500. INVALID_ARGUMENT makes it a 400 (docs/scheduler.md §8).
+  // into HTTP 500. INVALID_ARGUMENT makes it a 400 (docs/scheduler.md §6).
   job_validation: status.INVALID_ARGUMENT,
   invalid_job_name: status.INVALID_ARGUMENT,
   unknown_job_type: status.INVALID_ARGUMENT,

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage, sleep, type Logger, type Runner } from '@tsdapr/runtime';
 import { SchedulerError } from '../core/scheduler-error.js';
@@ -50,7 +50,8 @@ export function embeddedEtcd(options: EmbeddedEtcdOptions, logger: Logger): Embe
   const runner: Runner = async (signal) => {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     logger.info({ binary: options.binary, endpoint, dataDir, members: peers.map((peer) => peer.name) }, 'starting embedded etcd');
-    const child = spawn(options.binary, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+    const [command, commandArgs] = withParentDeathSignal(options.binary, args);
+    const child = spawn(command, commandArgs, { stdio: ['ignore', 'inherit', 'inherit'] });
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
       child.once('exit', (code, exitSignal) => resolve({ code, signal: exitSignal }));
       child.once('error', (error) => resolve({ code: null, signal: null, error }));
@@ -87,6 +88,21 @@ export function embeddedEtcd(options: EmbeddedEtcdOptions, logger: Logger): Embe
   };
 
   return { endpoint, runner, waitHealthy };
+}
+
+/**
+ * Outside a pod nothing ends etcd when this process is killed (in a pod the
+ * container goes as a whole): on Linux, `setpriv --pdeathsig` has the kernel
+ * kill it with us, so a restarted scheduler finds its port and data free.
+ */
+function withParentDeathSignal(command: string, args: readonly string[]): [string, string[]] {
+  try {
+    if (process.platform !== 'linux') return [command, [...args]];
+    accessSync('/usr/bin/setpriv', constants.X_OK);
+    return ['/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', command, ...args]];
+  } catch {
+    return [command, [...args]]; // no setpriv (the image): the container's end stops etcd
+  }
 }
 
 /** etcd listens only on IP addresses. */
