@@ -89,7 +89,7 @@ function ignoreConflict(err: unknown): void {
  */
 export async function controlPlaneToken(
   kubeConfig: KubeConfig,
-  options: { namespace: string; trustDomain: string; name: 'placement' | 'operator' | 'injector'; tokenFile: string },
+  options: { namespace: string; trustDomain: string; name: 'placement' | 'operator' | 'injector' | 'scheduler'; tokenFile: string },
 ): Promise<void> {
   const { namespace, name } = options;
   const core = kubeConfig.makeApiClient(CoreV1Api);

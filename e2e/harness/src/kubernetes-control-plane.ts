@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdmissionregistrationV1Api, CoreV1Api, type KubeConfig, type V1LabelSelector } from '@kubernetes/client-node';
+import { binaryPath } from './binaries.js';
 import { applyCrds, controlPlaneToken, startServiceProcess, type ServiceProcess } from './control-plane-fixtures.js';
 import { freePorts } from './free-port.js';
 import { pollUntil } from './http-probe.js';
@@ -19,6 +20,9 @@ export interface KubernetesControlPlane {
   /** Placement's /healthz port, which also serves GET /placement/state (its members per namespace). */
   readonly placementHealthzPort: number;
   readonly injectorPort: number;
+  /** The scheduler's gRPC port (what `dapr-scheduler-server-a...:443` stands for); it runs its embedded etcd. */
+  readonly schedulerPort: number;
+  readonly schedulerHealthzPort: number;
   readonly webhookConfigurationName: string;
   readonly services: readonly ServiceProcess[];
   /** Every service's output, for failure messages. */
@@ -56,7 +60,7 @@ export interface KubernetesControlPlaneOptions {
 }
 
 /**
- * Our sentry, operator, placement and injector as processes against the real
+ * Our sentry, operator, placement, scheduler and injector as processes against the real
  * API server, as the chart runs them in `namespace`; the injector registered
  * through a MutatingWebhookConfiguration at https://127.0.0.1:<port>/mutate
  * for the namespaces the selector matches.
@@ -79,6 +83,7 @@ export async function startKubernetesControlPlane(options: KubernetesControlPlan
   try {
     const [sentryPort, sentryHealthz, sentryMetrics, apiPort, operatorWebhookPort, operatorHealthz, operatorMetrics, placementPort, placementHealthz, placementMetrics, injectorPort, injectorHealthz, injectorMetrics] =
       (await freePorts(13)) as [number, number, number, number, number, number, number, number, number, number, number, number, number];
+    const [schedulerPort, schedulerHealthz, schedulerMetrics, etcdClientPort, etcdPeerPort] = (await freePorts(5)) as [number, number, number, number, number];
 
     services.push(
       await startServiceProcess('sentry', sentryHealthz, ['--mode', 'kubernetes', '--kubeconfig', kubeconfigPath, '--trust-domain', TRUST_DOMAIN, '--listen-address', '127.0.0.1', '--port', String(sentryPort), '--metrics-port', String(sentryMetrics)], env, logFileOf('sentry')),
@@ -129,6 +134,26 @@ export async function startKubernetesControlPlane(options: KubernetesControlPlan
       ),
     );
 
+    // The scheduler as the chart's StatefulSet runs it (one replica): Kubernetes mode (mTLS),
+    // its SVID from sentry against a token bound to its pod, its own embedded etcd.
+    const schedulerToken = join(dir, 'scheduler.token');
+    await controlPlaneToken(kubeConfig, { namespace, trustDomain: TRUST_DOMAIN, name: 'scheduler', tokenFile: schedulerToken });
+    services.push(
+      await startServiceProcess(
+        'scheduler',
+        schedulerHealthz,
+        [
+          '--mode', 'kubernetes', '--trust-domain', TRUST_DOMAIN, '--sentry-address', sentryAddress, '--sentry-token-file', schedulerToken, '--trust-anchors-file', anchorsFile,
+          '--listen-address', '127.0.0.1', '--port', String(schedulerPort), '--metrics-port', String(schedulerMetrics),
+          '--etcd-binary', binaryPath('etcd'), '--etcd-data-dir', join(dir, 'scheduler-data'),
+          '--etcd-client-port', String(etcdClientPort), '--etcd-peer-port', String(etcdPeerPort),
+          '--etcd-initial-cluster', `dapr-scheduler-server-0=http://127.0.0.1:${etcdPeerPort}`,
+        ],
+        env,
+        logFileOf('scheduler'),
+      ),
+    );
+
     // Registered before the injector starts, which patches its caBundle.
     await admission.createMutatingWebhookConfiguration({
       body: {
@@ -158,8 +183,6 @@ export async function startKubernetesControlPlane(options: KubernetesControlPlan
           // Outside a pod the injector has no service-account token of its own, which
           // (as upstream) would leave out the sidecar's dapr-identity-token volume.
           '--sidecar-token-volume', 'true',
-          // No scheduler runs in this test: inject as a chart with the scheduler disabled.
-          '--scheduler-enabled=false',
         ],
         { ...env, SIDECAR_IMAGE, DAPR_TRUST_ANCHORS_FILE: anchorsFile, KUBE_CLUSTER_DOMAIN: 'cluster.local' },
         logFileOf('injector'),
@@ -180,6 +203,8 @@ export async function startKubernetesControlPlane(options: KubernetesControlPlan
       placementPort,
       placementHealthzPort: placementHealthz,
       injectorPort,
+      schedulerPort,
+      schedulerHealthzPort: schedulerHealthz,
       webhookConfigurationName,
       services,
       logs: () => services.map((service) => `--- ${service.name} (tail) ---\n${service.logs().slice(-3000)}`).join('\n'),

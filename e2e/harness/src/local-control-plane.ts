@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `pnpm start`: a local Kubernetes API and the whole tsdapr control plane
- * (sentry, operator, placement, injector) run as processes against it,
+ * (sentry, operator, placement, scheduler, injector) run as processes against it,
  * exactly as the chart runs them as pods in `dapr-system`. Ctrl-C stops
  * everything.
  */
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const cluster = await startCluster({ logDir: join(stateDir, 'logs') });
   const kubeConfig = cluster.kubeConfig();
   await kubeConfig.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: CONTROL_PLANE_NAMESPACE } } });
-  console.log('starting sentry, operator, placement and injector ...');
+  console.log('starting sentry, operator, placement, scheduler (with its embedded etcd) and injector ...');
   const controlPlane = await startKubernetesControlPlane({
     kubeconfigPath: cluster.kubeconfigPath,
     kubeConfig,
@@ -59,6 +59,7 @@ tsdapr is running against a local Kubernetes API (no kubelet: pods stay Pending)
   sentry       127.0.0.1:${controlPlane.sentryPort}  (trust bundle: Secret and ConfigMap ${CONTROL_PLANE_NAMESPACE}/dapr-trust-bundle)
   operator     127.0.0.1:${controlPlane.operatorApiPort}  (mTLS; CRDs from crds/ applied)
   placement    127.0.0.1:${controlPlane.placementPort}  (mTLS; members: curl -s http://127.0.0.1:${controlPlane.placementHealthzPort}/placement/state)
+  scheduler    127.0.0.1:${controlPlane.schedulerPort}  (mTLS; jobs, reminders and workflows in its embedded etcd; ready: curl -s http://127.0.0.1:${controlPlane.schedulerHealthzPort}/readyz)
   injector     https://127.0.0.1:${controlPlane.injectorPort}/mutate  (MutatingWebhookConfiguration dapr-sidecar-injector)
   anchors      ${anchorsPath}
 

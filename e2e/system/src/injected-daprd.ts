@@ -11,6 +11,7 @@ export interface LocalAddresses {
   readonly operator: string;
   readonly sentry: string;
   readonly placement: string;
+  readonly scheduler: string;
 }
 
 export interface LocalPorts {
@@ -33,6 +34,7 @@ const ADDRESS_FLAGS: Record<string, keyof LocalAddresses> = {
   '--control-plane-address': 'operator',
   '--sentry-address': 'sentry',
   '--placement-host-address': 'placement',
+  '--scheduler-host-address': 'scheduler',
 };
 
 /** Port flags, remapped to free ports (several daprd can run on one host). */
@@ -63,7 +65,7 @@ export function identityTokenRequest(pod: V1Pod, container: V1Container): { audi
 
 /**
  * The injected container as a local command line: its command and args with
- * the three control-plane addresses pointed at 127.0.0.1 and the ports made
+ * the four control-plane addresses pointed at 127.0.0.1 and the ports made
  * free ones; its env with the downward-API fields resolved from the pod.
  * Nothing else is changed: an address this does not know fails, so no
  * in-cluster name reaches daprd unnoticed.

@@ -6,8 +6,9 @@
  * only as `localDaprdCommand` and `startInjectedDaprd` record:
  *
  * - command `/daprd` -> the cached upstream daprd binary (v1.17.5);
- * - `--control-plane-address`, `--sentry-address`, `--placement-host-address`
- *   (`<svc>.<cp-ns>.svc.cluster.local:<port>`) -> 127.0.0.1:<our service's port>;
+ * - `--control-plane-address`, `--sentry-address`, `--placement-host-address`,
+ *   `--scheduler-host-address` (`<svc>.<cp-ns>.svc.cluster.local:<port>`) ->
+ *   127.0.0.1:<our service's port>;
  * - `--dapr-http-port`, `--dapr-grpc-port`, `--dapr-internal-grpc-port`,
  *   `--dapr-public-port` (where the probes point), `--metrics-port` -> free ports;
  * - env POD_NAME (fieldRef metadata.name) resolved from the Pod, as the kubelet would;
@@ -21,15 +22,16 @@
  *   ... stat /root/.kube/config: no such file or directory" (no in-cluster config);
  * - the test process's environment underneath the container's (PATH, HOME, ...).
  *
- * Our injector runs with `--scheduler-enabled=false` (no scheduler here) and
- * `--sidecar-token-volume true` (outside a pod it has no token of its own).
- * The Deployment asks for `dapr.io/config` (HotReload on: 1.17 has it off by
- * default) and `dapr.io/log-level: debug`.
+ * Our injector runs with `--sidecar-token-volume true` (outside a pod it has
+ * no token of its own). The Deployment asks for `dapr.io/config` (HotReload
+ * on: 1.17 has it off by default), `dapr.io/log-level: debug` and
+ * `dapr.io/app-port` (a local app hosting an actor type, for the reminder).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { createTestNamespace, pollUntil, requireTestCluster, SIDECAR_IMAGE, startKubernetesControlPlane, testKubeConfig, type KubernetesControlPlane, type TestNamespace } from '@tsdapr/e2e-harness';
+import { createTestNamespace, freePort, pollUntil, requireTestCluster, SIDECAR_IMAGE, startKubernetesControlPlane, testKubeConfig, type KubernetesControlPlane, type TestNamespace } from '@tsdapr/e2e-harness';
+import { startActorApp } from './actor-app.js';
 import { daprdContainer, startInjectedDaprd, type InjectedDaprd } from './injected-daprd.js';
 
 
@@ -38,12 +40,15 @@ const STORE = 'statestore';
 const PUBSUB = 'pubsub';
 const SUBSCRIPTION = 'orders-sub';
 const CONFIG = 'appconfig';
+const ACTOR_STORE = 'actorstore';
+const ACTOR_TYPE = 'ordersactor';
 
 interface Metadata {
   id?: string;
   components?: Array<{ name: string; type: string; version: string }>;
   subscriptions?: Array<{ pubsubname: string; topic: string; type?: string; rules?: Array<{ path: string }> }>;
-  actorRuntime?: { placement?: string };
+  actorRuntime?: { placement?: string; hostReady?: boolean };
+  scheduler?: { connected_addresses?: string[] };
 }
 
 /**
@@ -59,6 +64,7 @@ for (const version of ['1.17.5', '1.18.1']) {
     let controlPlane: KubernetesControlPlane | undefined;
     let pod: V1Pod;
     let daprd: InjectedDaprd | undefined;
+    let app: Awaited<ReturnType<typeof startActorApp>> | undefined;
 
     const dapr = (): CustomObjectsApi => kubeConfig.makeApiClient(CustomObjectsApi);
     const ns = (): string => appNamespace?.name ?? '';
@@ -83,6 +89,11 @@ for (const version of ['1.17.5', '1.18.1']) {
       });
 
       const namespace = ns();
+      app = await startActorApp(APP_ID, ACTOR_TYPE, await freePort());
+      await dapr().createNamespacedCustomObject({
+        group: 'dapr.io', version: 'v1alpha1', namespace, plural: 'components',
+        body: { apiVersion: 'dapr.io/v1alpha1', kind: 'Component', metadata: { name: ACTOR_STORE }, spec: { type: 'state.in-memory', version: 'v1', metadata: [{ name: 'actorStateStore', value: 'true' }] } },
+      });
       await dapr().createNamespacedCustomObject({
         group: 'dapr.io', version: 'v1alpha1', namespace, plural: 'configurations',
         body: { apiVersion: 'dapr.io/v1alpha1', kind: 'Configuration', metadata: { name: CONFIG }, spec: { features: [{ name: 'HotReload', enabled: true }] } },
@@ -110,7 +121,7 @@ for (const version of ['1.17.5', '1.18.1']) {
             template: {
               metadata: {
                 labels: { app: APP_ID },
-                annotations: { 'dapr.io/enabled': 'true', 'dapr.io/app-id': APP_ID, 'dapr.io/config': CONFIG, 'dapr.io/log-level': 'debug' },
+                annotations: { 'dapr.io/enabled': 'true', 'dapr.io/app-id': APP_ID, 'dapr.io/config': CONFIG, 'dapr.io/log-level': 'debug', 'dapr.io/app-port': String(app.port) },
               },
               spec: { containers: [{ name: 'app', image: 'registry.invalid/orders:1' }] },
             },
@@ -132,12 +143,14 @@ for (const version of ['1.17.5', '1.18.1']) {
         operator: `127.0.0.1:${controlPlane.operatorApiPort}`,
         sentry: `127.0.0.1:${controlPlane.sentryPort}`,
         placement: `127.0.0.1:${controlPlane.placementPort}`,
+        scheduler: `127.0.0.1:${controlPlane.schedulerPort}`,
       }, version);
       console.log(`daprd ${daprd.command.args.join(' ')}\ndeviations from the injected container:\n- ${daprd.command.deviations.join('\n- ')}`);
     });
 
     after(async () => {
       await daprd?.stop();
+      await app?.close();
       await controlPlane?.stop();
       await appNamespace?.cleanup().catch(() => undefined);
       await cpNamespace?.cleanup().catch(() => undefined);
@@ -155,6 +168,7 @@ for (const version of ['1.17.5', '1.18.1']) {
       assert.equal(arg('--control-plane-address'), `dapr-api.${cp}.svc.cluster.local:443`);
       assert.equal(arg('--sentry-address'), `dapr-sentry.${cp}.svc.cluster.local:443`);
       assert.equal(arg('--placement-host-address'), `dapr-placement-server.${cp}.svc.cluster.local:50005`);
+      assert.equal(arg('--scheduler-host-address'), `dapr-scheduler-server-a.${cp}.svc.cluster.local:443`);
       const env = new Map((container.env ?? []).map((e) => [e.name, e]));
       assert.equal(env.get('DAPR_TRUST_ANCHORS')?.value, controlPlane?.trustAnchorsPem);
       assert.equal(env.get('NAMESPACE')?.value, ns());
@@ -176,6 +190,29 @@ for (const version of ['1.17.5', '1.18.1']) {
       await pollUntil('placement: connected', async () => ((await metadata()).actorRuntime?.placement === 'placement: connected' ? true : undefined), { timeoutMs: 30_000 }).catch((err: unknown) => {
         throw new Error(`${(err as Error).message}${context()}`, { cause: err });
       });
+    });
+
+    test('an actor reminder goes through our scheduler (mTLS, Kubernetes mode) and fires until it is deleted', async () => {
+      const reminderUrl = `/v1.0/actors/${ACTOR_TYPE}/order-1/reminders/ping`;
+      await pollUntil('daprd hosts the actor type and is connected to our scheduler', async () => {
+        const found = await metadata();
+        return found.actorRuntime?.hostReady && found.scheduler?.connected_addresses?.[0] === `127.0.0.1:${controlPlane?.schedulerPort}` ? true : undefined;
+      }, { timeoutMs: 30_000 }).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}${context()}`, { cause: err });
+      });
+      // Activate the actor on this sidecar (the reminder API refuses types it does not host).
+      await pollUntil('an actor call succeeds', async () => ((await sidecar(`/v1.0/actors/${ACTOR_TYPE}/order-1/method/ping`, { method: 'PUT', body: '{}' })).ok ? true : undefined), { timeoutMs: 30_000 });
+      const created = await sidecar(reminderUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ dueTime: '0s', period: '1s', data: { n: 1 } }) });
+      assert.equal(created.status, 204, `create reminder: HTTP ${created.status} ${await created.text()}${context()}`);
+      await pollUntil('two reminder deliveries', async () => ((app?.reminders ?? 0) >= 2 ? true : undefined), { timeoutMs: 30_000 }).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}${context()}`, { cause: err });
+      });
+      const got = await sidecar(reminderUrl);
+      assert.equal(got.status, 200, `get reminder: HTTP ${got.status}${context()}`);
+      const deleted = await sidecar(reminderUrl, { method: 'DELETE' });
+      assert.equal(deleted.status, 204, `delete reminder: HTTP ${deleted.status} ${await deleted.text()}`);
+      const afterDelete = await sidecar(reminderUrl);
+      assert.notEqual(afterDelete.status, 200, 'the reminder is gone from the scheduler after DELETE');
     });
 
     test('/v1.0/metadata lists the Components and the Subscription from the cluster', async () => {
