@@ -259,7 +259,7 @@ export function createTriggerEngine(options: TriggerEngineOptions): TriggerEngin
   const stage = (entry: DueEntry, loaded: LoadedJob): void => {
     const prefix = stagingPrefix(loaded.job.metadata);
     let entries = staged.get(prefix);
-    if (!entries) staged.set(prefix, (entries = new Map()));
+    if (!entries) staged.set(prefix, (entries = new Map<string, DueEntry>()));
     if (!entries.has(entry.composed)) {
       // Bounded: beyond the limit a staged job is simply left in etcd; a new stream's rescan finds it.
       if (stagedCount >= options.maxLoaded) return;
