@@ -1,6 +1,8 @@
-# One image holding the four tsdapr control-plane services; the chart
+# One image holding the five tsdapr control-plane services; the chart
 # (charts/tsdapr) picks the service by the command:
-#   node packages/{sentry,operator,placement,injector}/dist/main.bundle.mjs <upstream flags>
+#   node packages/{sentry,operator,placement,injector,scheduler}/dist/main.bundle.mjs <upstream flags>
+# plus etcd at /usr/local/bin/etcd, which each scheduler replica runs as its
+# embedded etcd member (the scheduler's --etcd-binary, default `etcd` on the PATH).
 #
 # NOT BUILT HERE: the machines this repository is developed on have no
 # container engine, so this file has never been built. It is kept simple on
@@ -13,13 +15,24 @@
 # written to the root file system (the chart mounts an emptyDir at /tmp and
 # sets readOnlyRootFilesystem).
 
+# ---- etcd: v3.6.4 from the Go module this repository pins (e2e/cluster/go.mod and
+# go.sum), built as scripts/build-go-binaries.sh builds it for the tests ----
+FROM golang:1.24-bookworm AS etcd
+WORKDIR /src/e2e/cluster
+COPY e2e/cluster/go.mod e2e/cluster/go.sum ./
+COPY e2e/cluster/etcd ./etcd
+RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false \
+      -ldflags "-s -w -X=go.etcd.io/etcd/api/v3/version.Version=3.6.4" \
+      -o /out/etcd ./etcd \
+ && /out/etcd --version
+
 # ---- build: compile the services, then keep only production dependencies ----
 FROM node:20-bookworm AS build
 WORKDIR /src
 RUN corepack enable
 COPY . .
 RUN pnpm install --frozen-lockfile
-RUN pnpm exec tsc -b packages/sentry packages/operator packages/placement packages/injector \
+RUN pnpm exec tsc -b packages/sentry packages/operator packages/placement packages/injector packages/scheduler \
  && node scripts/bundle-services.mjs
 # Same lockfile, production dependencies only, from the store filled above.
 RUN rm -rf node_modules packages/*/node_modules e2e/*/node_modules bench/node_modules \
@@ -41,8 +54,10 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /out /app
+COPY --from=etcd /out/etcd /usr/local/bin/etcd
 USER 65532:65532
-# Sentry 50001, operator 6500/19443, placement 50005, injector 4000; health 8080, metrics 9090.
-EXPOSE 50001 6500 19443 50005 4000 8080 9090
+# Sentry 50001, operator 6500/19443, placement 50005, injector 4000, scheduler 50006 (its etcd
+# 2379 client, loopback only, and 2380 peer); health 8080, metrics 9090.
+EXPOSE 50001 6500 19443 50005 4000 50006 2380 8080 9090
 # No default service: the chart always gives the command.
-CMD ["node", "-e", "console.error('tsdapr: run node packages/<sentry|operator|placement|injector>/dist/main.bundle.mjs'); process.exit(2)"]
+CMD ["node", "-e", "console.error('tsdapr: run node packages/<sentry|operator|placement|injector|scheduler>/dist/main.bundle.mjs'); process.exit(2)"]

@@ -2,7 +2,7 @@
 Shared helpers. Component templates call them with a dict:
   root      the chart's top-level context ($)
   name      the workload name (dapr-sentry, dapr-placement-server, ...)
-  component sentry | operator | placement | injector
+  component sentry | operator | placement | injector | scheduler
   values    the component's values block
 */}}
 
@@ -65,6 +65,16 @@ app: {{ .name }}
 {{- else -}}
 {{- .values.replicaCount -}}
 {{- end -}}
+{{- end -}}
+
+{{/* The scheduler's etcd peers: <id>=http://<pod>.dapr-scheduler-server.<ns>.svc<dnsSuffix>:<peer port> of every replica. */}}
+{{- define "tsdapr.schedulerInitialCluster" -}}
+{{- $v := .Values.dapr_scheduler -}}
+{{- $peers := list -}}
+{{- range $i := until (int $v.replicaCount) -}}
+{{- $peers = append $peers (printf "dapr-scheduler-server-%d=http://dapr-scheduler-server-%d.dapr-scheduler-server.%s.svc%s:%d" $i $i $.Release.Namespace $.Values.global.dnsSuffix (int $v.ports.etcdGRPCPeerPort)) -}}
+{{- end -}}
+{{- join "," $peers -}}
 {{- end -}}
 
 {{/* Placement is HA when the whole chart is, or on its own. */}}
@@ -179,20 +189,23 @@ securityContext:
   seccompProfile:
     type: {{ . }}
   {{- end }}
+{{- /* A component's own livenessProbe/readinessProbe values (the scheduler's, as upstream) win over the global ones. */}}
+{{- $liveness := .values.livenessProbe | default $g.liveness }}
+{{- $readiness := .values.readinessProbe | default $g.readiness }}
 livenessProbe:
   httpGet:
     path: /healthz
     port: {{ .values.healthzPort }}
-  initialDelaySeconds: {{ $g.liveness.initialDelaySeconds }}
-  periodSeconds: {{ $g.liveness.periodSeconds }}
-  failureThreshold: {{ $g.liveness.failureThreshold }}
+  initialDelaySeconds: {{ $liveness.initialDelaySeconds }}
+  periodSeconds: {{ $liveness.periodSeconds }}
+  failureThreshold: {{ $liveness.failureThreshold }}
 readinessProbe:
   httpGet:
     path: /readyz
     port: {{ .values.healthzPort }}
-  initialDelaySeconds: {{ $g.readiness.initialDelaySeconds }}
-  periodSeconds: {{ $g.readiness.periodSeconds }}
-  failureThreshold: {{ $g.readiness.failureThreshold }}
+  initialDelaySeconds: {{ $readiness.initialDelaySeconds }}
+  periodSeconds: {{ $readiness.periodSeconds }}
+  failureThreshold: {{ $readiness.failureThreshold }}
 {{- with .values.resources }}
 resources:
   {{- toYaml . | nindent 2 }}

@@ -29,7 +29,13 @@ describe('values.schema.json', () => {
   const cases: { name: string; values: Record<string, unknown>; message: RegExp }[] = [
     { name: 'an unknown global key', values: { global: { bogus: true } }, message: /\/global.*additional properties 'bogus' not allowed/ },
     { name: 'an unknown component key', values: { dapr_sentry: { replicas: 2 } }, message: /\/dapr_sentry.*additional properties 'replicas' not allowed/ },
-    { name: 'an unknown top-level block (upstream scheduler)', values: { dapr_scheduler: { replicaCount: 3 } }, message: /additional properties 'dapr_scheduler' not allowed/ },
+    { name: 'an unknown top-level block (upstream RBAC)', values: { dapr_rbac: { secretReader: { enabled: false } } }, message: /additional properties 'dapr_rbac' not allowed/ },
+    { name: 'an unknown scheduler key', values: { dapr_scheduler: { replicas: 3 } }, message: /\/dapr_scheduler.*additional properties 'replicas' not allowed/ },
+    { name: "an upstream scheduler value tsdapr does not have (upstream's one image per service)", values: { dapr_scheduler: { image: { name: 'scheduler' } } }, message: /\/dapr_scheduler.*additional properties 'image' not allowed/ },
+    { name: 'an unknown scheduler storage key', values: { dapr_scheduler: { cluster: { etcdDataDirWinPath: 'C:\\dapr' } } }, message: /\/dapr_scheduler\/cluster.*additional properties 'etcdDataDirWinPath' not allowed/ },
+    { name: 'a scheduler with no replicas', values: { dapr_scheduler: { replicaCount: 0 } }, message: /\/dapr_scheduler\/replicaCount/ },
+    { name: 'a bad etcd compaction mode', values: { dapr_scheduler: { etcdCompactionMode: 'sometimes' } }, message: /etcdCompactionMode/ },
+    { name: 'an external etcd endpoint without a scheme', values: { dapr_scheduler: { etcdEmbed: false, etcdClientEndpoints: ['etcd:2379'] } }, message: /etcdClientEndpoints/ },
     { name: 'a string for a boolean', values: { global: { ha: { enabled: 'yes' } } }, message: /\/global\/ha\/enabled.*got string, want boolean/ },
     { name: 'a string for a port', values: { global: { prometheus: { port: 'ninety' } } }, message: /\/global\/prometheus\/port.*got string, want integer/ },
     { name: 'a bad enum', values: { dapr_sidecar_injector: { webhookFailurePolicy: 'Sometimes' } }, message: /webhookFailurePolicy/ },
@@ -52,6 +58,10 @@ describe('impossible combinations fail with a message', () => {
     { name: 'native sidecars on Kubernetes 1.28', values: { dapr_sidecar_injector: { nativeSidecar: true } }, kubeVersion: '1.28.5', message: /nativeSidecar needs Kubernetes 1\.29 or newer.*v1\.28\.5/ },
     { name: 'half a trust bundle', values: { dapr_sentry: { tls: { root: { certPEM: '-----BEGIN CERTIFICATE-----\n' } } } }, message: /go together: give all three or none/ },
     { name: 'health and metrics on one port', values: { dapr_placement: { healthzPort: 9090 } }, message: /dapr_placement\.healthzPort and global\.prometheus\.port are both 9090/ },
+    { name: 'scheduler health and metrics on one port', values: { dapr_scheduler: { healthzPort: 9090 } }, message: /dapr_scheduler\.healthzPort and global\.prometheus\.port are both 9090/ },
+    { name: 'embedded etcd with external endpoints', values: { dapr_scheduler: { etcdClientEndpoints: ['http://etcd:2379'] } }, message: /dapr_scheduler\.etcdClientEndpoints is for an external etcd: it cannot be combined with dapr_scheduler\.etcdEmbed=true/ },
+    { name: 'embedded etcd with an external password', values: { dapr_scheduler: { etcdClientPassword: 'secret' } }, message: /dapr_scheduler\.etcdClientPassword is for an external etcd/ },
+    { name: 'external etcd without endpoints', values: { dapr_scheduler: { etcdEmbed: false } }, message: /dapr_scheduler\.etcdEmbed=false needs dapr_scheduler\.etcdClientEndpoints/ },
   ];
   for (const c of cases) {
     test(c.name, async () => {

@@ -24,6 +24,13 @@ const run = promisify(execFile);
 const RELEASE = 'tsdapr';
 const CRD_NAMES = ['components.dapr.io', 'configurations.dapr.io', 'httpendpoints.dapr.io', 'resiliencies.dapr.io', 'subscriptions.dapr.io'];
 const UPGRADED_DESCRIPTION = 'The component version, for example v1. (changed by the chart upgrade test)';
+/**
+ * The scheduler is not installed here yet: running its pods locally needs
+ * more of the kubelet than local-pod.ts does (status.podIP, its PVC, the
+ * per-pod DNS names of its etcd peers, the image's etcd binary). Its objects
+ * are covered by chart-render.test.ts and its flags by chart-flags.test.ts.
+ */
+const SCHEDULER_OFF = { scheduler: { enabled: false } };
 
 describe('helm install, upgrade and uninstall against the real API server', () => {
   let kubeconfigPath: string;
@@ -37,6 +44,7 @@ describe('helm install, upgrade and uninstall against the real API server', () =
   let controlPlane: ChartControlPlane | undefined;
   // The cluster is shared with other tests: the webhook and the operator (which writes Services and Component status) stay in these namespaces.
   const values = (): Record<string, unknown> => ({
+    global: SCHEDULER_OFF,
     dapr_sidecar_injector: { namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [ns.name, apps.name] }] } },
     dapr_operator: { watchNamespace: apps.name },
   });
@@ -275,7 +283,7 @@ describe('helm install, upgrade and uninstall against the real API server', () =
       plural: 'components',
       body: { apiVersion: 'dapr.io/v1alpha1', kind: 'Component', metadata: { name: 'statestore' }, spec: { type: 'state.in-memory', version: 'v1', metadata: [] } },
     });
-    const file = valuesFile({ ...values(), global: { ha: { enabled: true } }, dapr_sentry: { logLevel: 'debug' } });
+    const file = valuesFile({ ...values(), global: { ...SCHEDULER_OFF, ha: { enabled: true } }, dapr_sentry: { logLevel: 'debug' } });
     try {
       await helmOk(['upgrade', RELEASE, chartCopy, '--namespace', ns.name, '--kubeconfig', kubeconfigPath, '-f', file.path, '--timeout', '2m']);
     } finally {
@@ -343,7 +351,7 @@ describe('HA: every replica the chart asks for runs, and placement elects one le
     ns = await createTestNamespace('chart-ha');
     await adoptExistingCrds(kc, ns.name);
     const file = valuesFile({
-      global: { ha: { enabled: true, replicaCount: REPLICAS } },
+      global: { ...SCHEDULER_OFF, ha: { enabled: true, replicaCount: REPLICAS } },
       dapr_sidecar_injector: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns.name } } },
       dapr_operator: { watchNamespace: ns.name },
     });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { CHART_NODE_OPTIONS } from '@tsdapr/e2e-harness';
+import { CHART_NODE_OPTIONS, repoRoot } from '@tsdapr/e2e-harness';
 import { render, type K8sObject } from './helm.js';
 import { SERVICES, container, env, flag, workload } from './workload.js';
 
@@ -25,11 +26,12 @@ describe('chart with default values', async () => {
   const m = await render();
 
   test('renders the control plane with upstream names', () => {
-    for (const service of SERVICES) assert.equal(workload(m, service).spec.replicas, 1, service);
+    for (const service of SERVICES) assert.equal(workload(m, service).spec.replicas, service === 'scheduler' ? 3 : 1, service);
     assert.equal(workload(m, 'placement').kind, 'StatefulSet');
     assert.equal(workload(m, 'placement').spec.podManagementPolicy, 'Parallel');
-    for (const sa of ['dapr-sentry', 'dapr-operator', 'dapr-placement', 'dapr-injector']) assert.ok(m.find('ServiceAccount', sa), sa);
-    assert.equal(m.ofKind('PodDisruptionBudget').length, 0, 'no PDBs without HA');
+    for (const sa of ['dapr-sentry', 'dapr-operator', 'dapr-placement', 'dapr-injector', 'dapr-scheduler']) assert.ok(m.find('ServiceAccount', sa), sa);
+    // Without HA only the scheduler's: its replicas are an etcd quorum whatever global.ha says (as upstream).
+    assert.deepEqual(m.ofKind('PodDisruptionBudget').map((p) => p.metadata.name), ['dapr-scheduler-server-disruption-budget']);
     assert.deepEqual(
       m.ofKind('CustomResourceDefinition').map((c) => c.metadata.name).sort(),
       ['components.dapr.io', 'configurations.dapr.io', 'httpendpoints.dapr.io', 'resiliencies.dapr.io', 'subscriptions.dapr.io'],
@@ -70,12 +72,12 @@ describe('chart with default values', async () => {
       assert.equal(flag(c, 'healthz-port'), '8080');
       assert.deepEqual(c.securityContext, { runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
       assert.equal(template.spec.securityContext?.runAsNonRoot, true);
-      assert.equal(template.spec.affinity?.podAntiAffinity, undefined, `${service}: no anti-affinity without HA`);
+      if (service !== 'scheduler') assert.equal(template.spec.affinity?.podAntiAffinity, undefined, `${service}: no anti-affinity without HA`);
     }
   });
 
-  test('sentry token and trust anchors for placement, operator and injector', () => {
-    for (const service of ['placement', 'operator', 'injector'] as const) {
+  test('sentry token and trust anchors for placement, scheduler, operator and injector', () => {
+    for (const service of ['placement', 'scheduler', 'operator', 'injector'] as const) {
       const spec = workload(m, service).spec.template.spec;
       const token = spec.volumes?.find((v) => v.name === 'dapr-identity-token')?.projected?.sources[0]?.serviceAccountToken;
       assert.deepEqual(token, { path: 'token', expirationSeconds: 600, audience: 'spiffe://cluster.local/ns/dapr-system/dapr-sentry' }, service);
@@ -226,7 +228,7 @@ describe('chart in HA mode', async () => {
 
   test('PodDisruptionBudgets with upstream names', () => {
     const pdbs = m.ofKind('PodDisruptionBudget') as unknown as ({ spec: { maxUnavailable?: string; minAvailable?: string; selector: { matchLabels: Record<string, string> } } } & K8sObject)[];
-    assert.deepEqual(pdbs.map((p) => p.metadata.name).sort(), ['dapr-operator-disruption-budget', 'dapr-placement-server-disruption-budget', 'dapr-sentry-budget', 'dapr-sidecar-injector-disruption-budget']);
+    assert.deepEqual(pdbs.map((p) => p.metadata.name).sort(), ['dapr-operator-disruption-budget', 'dapr-placement-server-disruption-budget', 'dapr-scheduler-server-disruption-budget', 'dapr-sentry-budget', 'dapr-sidecar-injector-disruption-budget']);
     for (const pdb of pdbs) {
       assert.equal(pdb.apiVersion, 'policy/v1');
       assert.equal(pdb.spec.maxUnavailable, '25%');
@@ -330,5 +332,218 @@ describe('chart with other values', () => {
     const defaults = await render();
     for (const service of SERVICES) assert.equal(env(container(defaults, service), 'NODE_OPTIONS') ?? '', CHART_NODE_OPTIONS[service], service);
     assert.equal(CHART_NODE_OPTIONS.operator, '--max-semi-space-size=1');
+  });
+});
+
+interface SchedulerService {
+  spec: { clusterIP?: string; type?: string; publishNotReadyAddresses?: boolean; selector: Record<string, string>; ports: { name: string; port: number; targetPort: number | string }[] };
+}
+
+/** The injector's scheduler address for sidecars, from the built injector (the same function its webhook calls). */
+async function injectorSchedulerAddress(namespace: string, clusterDomain: string): Promise<string> {
+  const settings = (await import(join(repoRoot(), 'packages', 'injector', 'dist', 'patch', 'injector-settings.js'))) as { schedulerAddress: (namespace: string, clusterDomain: string) => string };
+  return settings.schedulerAddress(namespace, clusterDomain);
+}
+
+describe('scheduler', async () => {
+  const m = await render();
+  const scheduler = container(m, 'scheduler');
+
+  test('a StatefulSet of three etcd members with upstream names', () => {
+    const w = workload(m, 'scheduler');
+    assert.equal(w.kind, 'StatefulSet');
+    assert.equal(w.spec.replicas, 3);
+    assert.equal(w.spec.serviceName, 'dapr-scheduler-server');
+    assert.equal(w.spec.podManagementPolicy, 'Parallel');
+    assert.deepEqual(w.spec.selector.matchLabels, { app: 'dapr-scheduler-server' });
+    const pod = w.spec.template;
+    assert.equal(pod.metadata.annotations['dapr.io/control-plane'], 'scheduler');
+    assert.equal(pod.spec.serviceAccountName, 'dapr-scheduler');
+    assert.equal(pod.spec.securityContext?.fsGroup, 65532);
+    assert.equal(scheduler.name, 'dapr-scheduler-server');
+    assert.deepEqual(
+      scheduler.ports?.map((p) => [p.name, p.containerPort]),
+      [['api', 50006], ['etcd-client', 2379], ['etcd-peer', 2380], ['healthz', 8080], ['metrics', 9090]],
+    );
+    // Three replicas: spread over zones even without HA mode, as upstream.
+    const anti = pod.spec.affinity?.podAntiAffinity as { preferredDuringSchedulingIgnoredDuringExecution?: { podAffinityTerm: { topologyKey: string } }[] } | undefined;
+    assert.equal(anti?.preferredDuringSchedulingIgnoredDuringExecution?.[0]?.podAffinityTerm.topologyKey, 'topology.kubernetes.io/zone');
+  });
+
+  test('flags: upstream names, every replica in the initial cluster, a data directory per member', () => {
+    assert.equal(flag(scheduler, 'mode'), 'kubernetes');
+    assert.equal(flag(scheduler, 'listen-address'), '0.0.0.0');
+    assert.equal(flag(scheduler, 'port'), '50006');
+    assert.equal(flag(scheduler, 'id'), '$(SCHEDULER_ID)');
+    assert.ok(scheduler.args?.includes('--tls-enabled'));
+    assert.equal(flag(scheduler, 'trust-domain'), 'cluster.local');
+    assert.equal(flag(scheduler, 'trust-anchors-file'), '/var/run/secrets/dapr.io/tls/ca.crt');
+    assert.equal(flag(scheduler, 'sentry-address'), 'dapr-sentry.dapr-system.svc.cluster.local:443');
+    assert.equal(flag(scheduler, 'sentry-token-file'), '/var/run/secrets/dapr.io/sentrytoken/token');
+    assert.equal(flag(scheduler, 'etcd-embed'), 'true');
+    assert.deepEqual(flag(scheduler, 'etcd-initial-cluster')?.split(','), [0, 1, 2].map((i) => `dapr-scheduler-server-${i}=http://dapr-scheduler-server-${i}.dapr-scheduler-server.dapr-system.svc.cluster.local:2380`));
+    assert.equal(flag(scheduler, 'etcd-data-dir'), '/var/run/data/dapr-scheduler/dapr-system/$(SCHEDULER_ID)');
+    assert.equal(flag(scheduler, 'etcd-client-port'), '2379');
+    assert.equal(flag(scheduler, 'etcd-peer-port'), '2380');
+    assert.deepEqual(
+      ['etcd-space-quota', 'etcd-compaction-mode', 'etcd-compaction-retention', 'etcd-snapshot-count', 'etcd-max-snapshots', 'etcd-max-wals', 'etcd-backend-batch-limit', 'etcd-backend-batch-interval', 'etcd-max-txn-ops', 'etcd-experimental-bootstrap-defrag-threshold-megabytes'].map((name) => flag(scheduler, name)),
+      ['9.2E', 'revision', '1000000', '100000', '10', '10', '10000', '100ms', '10000', '100'],
+    );
+    assert.equal(flag(scheduler, 'etcd-client-endpoints'), undefined);
+    assert.equal(flag(scheduler, 'override-broadcast-host-port'), undefined);
+    assert.equal(flag(scheduler, 'healthz-port'), '8080');
+    assert.equal(flag(scheduler, 'metrics-port'), '9090');
+  });
+
+  test('env: the pod name as the id, the namespace, the pod IP as the announced host', () => {
+    const fieldOf = (name: string): string | undefined => scheduler.env?.find((e) => e.name === name)?.valueFrom?.fieldRef?.fieldPath;
+    assert.equal(fieldOf('SCHEDULER_ID'), 'metadata.name');
+    assert.equal(fieldOf('NAMESPACE'), 'metadata.namespace');
+    assert.equal(fieldOf('DAPR_HOST_IP'), 'status.podIP');
+    assert.equal(scheduler.env?.find((e) => e.name === 'DAPR_SCHEDULER_ETCD_CLIENT_PASSWORD'), undefined);
+  });
+
+  test("probes: /healthz and /readyz on the health port, upstream's timings", () => {
+    assert.deepEqual(scheduler.livenessProbe, { httpGet: { path: '/healthz', port: 8080 }, initialDelaySeconds: 10, periodSeconds: 3, failureThreshold: 5 });
+    assert.deepEqual(scheduler.readinessProbe, { httpGet: { path: '/readyz', port: 8080 }, initialDelaySeconds: 3, periodSeconds: 3, failureThreshold: 5 });
+    // The other services keep the global timings.
+    assert.equal(container(m, 'placement').livenessProbe?.initialDelaySeconds, 180);
+  });
+
+  test('a 16Gi ReadWriteOnce PVC per replica, mounted at the data path', () => {
+    const w = workload(m, 'scheduler');
+    assert.deepEqual(
+      w.spec.volumeClaimTemplates?.map((t) => [t.metadata.name, t.spec.accessModes, t.spec.storageClassName, t.spec.resources.requests.storage]),
+      [['dapr-scheduler-data-dir', ['ReadWriteOnce'], undefined, '16Gi']],
+    );
+    assert.equal(w.spec.template.spec.volumes?.find((v) => v.name === 'dapr-scheduler-data-dir'), undefined, 'from the claim template, not a pod volume');
+    assert.equal(scheduler.volumeMounts?.find((v) => v.name === 'dapr-scheduler-data-dir')?.mountPath, '/var/run/data/dapr-scheduler');
+  });
+
+  test('Services: dapr-scheduler-server-a 443 -> api, headless dapr-scheduler-server; both publish not-ready pods', () => {
+    const a = m.get<SchedulerService>('Service', 'dapr-scheduler-server-a').spec;
+    assert.equal(a.type, 'ClusterIP');
+    assert.equal(a.clusterIP, undefined);
+    assert.equal(a.publishNotReadyAddresses, true);
+    assert.deepEqual(a.selector, { app: 'dapr-scheduler-server' });
+    assert.deepEqual(a.ports.map((p) => [p.name, p.port, p.targetPort]), [['api', 443, 50006]]);
+    const headless = m.get<SchedulerService>('Service', 'dapr-scheduler-server').spec;
+    assert.equal(headless.clusterIP, 'None');
+    assert.equal(headless.publishNotReadyAddresses, true);
+    assert.deepEqual(headless.ports.map((p) => [p.name, p.port, p.targetPort]), [['api', 50006, 50006], ['etcd-client', 2379, 2379], ['etcd-peer', 2380, 2380], ['metrics', 9090, 9090]]);
+  });
+
+  test("the injector's scheduler address names the chart's Service, its port 443 reaches the api port", async () => {
+    for (const [namespace, clusterDomain] of [['dapr-system', 'cluster.local'], ['cp', 'k.local']] as const) {
+      const rendered = namespace === 'dapr-system' ? m : await render({ dapr_sidecar_injector: { kubeClusterDomain: clusterDomain } }, { namespace });
+      const injector = container(rendered, 'injector');
+      assert.equal(flag(injector, 'scheduler-enabled'), 'true');
+      assert.equal(env(injector, 'KUBE_CLUSTER_DOMAIN'), clusterDomain);
+      const address = await injectorSchedulerAddress(namespace, clusterDomain);
+      const match = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.(.+):(\d+)$/.exec(address);
+      assert.ok(match, address);
+      const [, name, ns, domain, port] = match;
+      assert.equal(ns, namespace);
+      assert.equal(domain, clusterDomain);
+      const service = rendered.get<SchedulerService & K8sObject>('Service', name ?? '');
+      assert.equal(service.metadata.namespace, namespace);
+      const target = service.spec.ports.find((p) => p.port === Number(port))?.targetPort;
+      assert.equal(target, container(rendered, 'scheduler').ports?.find((p) => p.name === 'api')?.containerPort, `${address} reaches the scheduler's api port`);
+    }
+  });
+
+  test('least privilege: a ServiceAccount, no Role, no ClusterRole', () => {
+    assert.ok(m.find('ServiceAccount', 'dapr-scheduler'));
+    for (const kind of ['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding']) {
+      assert.deepEqual(m.ofKind(kind).filter((o) => o.metadata.name.includes('scheduler') || JSON.stringify(o).includes('"dapr-scheduler"')).map((o) => o.metadata.name), [], kind);
+    }
+  });
+
+  test('in-memory storage: an emptyDir, no claim template', async () => {
+    const mem = await render({ dapr_scheduler: { cluster: { inMemoryStorage: true } } });
+    const w = workload(mem, 'scheduler');
+    assert.equal(w.spec.volumeClaimTemplates, undefined);
+    assert.deepEqual(w.spec.template.spec.volumes?.find((v) => v.name === 'dapr-scheduler-data-dir')?.emptyDir, { medium: 'Memory' });
+    assert.equal(container(mem, 'scheduler').volumeMounts?.find((v) => v.name === 'dapr-scheduler-data-dir')?.mountPath, '/var/run/data/dapr-scheduler');
+  });
+
+  test('custom values: replicas, storage, ports, paths, DNS suffix, annotations, env, big integers', async () => {
+    const c = await render(
+      {
+        global: { dnsSuffix: '.example.internal', mtls: { enabled: false } },
+        dapr_scheduler: {
+          replicaCount: 5,
+          logLevel: 'debug',
+          cluster: { storageClassName: 'fast-ssd', storageSize: '50Gi', etcdDataDirPath: '/var/run/data/jobs' },
+          ports: { etcdGRPCClientPort: 12379, etcdGRPCPeerPort: 12380 },
+          etcdSnapshotCount: 10_000_000,
+          etcdCompactionMode: 'periodic',
+          etcdCompactionRetention: '10m',
+          overrideBroadcastHostPort: 'scheduler.example.com:50006',
+          statefulsetAnnotations: { 'example.com/owner': 'jobs' },
+          service: { annotations: { 'example.com/lb': 'internal' } },
+          extraEnvVars: { GODEBUG: 'x=1', RETRIES: 3 },
+          nodeOptions: '--max-old-space-size=256',
+        },
+      },
+      { namespace: 'cp' },
+    );
+    const w = workload(c, 'scheduler');
+    const s = container(c, 'scheduler');
+    assert.equal(w.spec.replicas, 5);
+    assert.equal(w.metadata.annotations?.['example.com/owner'], 'jobs');
+    const members = flag(s, 'etcd-initial-cluster')?.split(',') ?? [];
+    assert.equal(members.length, 5);
+    assert.equal(members[4], 'dapr-scheduler-server-4=http://dapr-scheduler-server-4.dapr-scheduler-server.cp.svc.example.internal:12380');
+    assert.equal(flag(s, 'etcd-data-dir'), '/var/run/data/jobs/cp/$(SCHEDULER_ID)');
+    assert.equal(flag(s, 'etcd-client-port'), '12379');
+    assert.equal(flag(s, 'etcd-peer-port'), '12380');
+    assert.equal(flag(s, 'etcd-snapshot-count'), '10000000', 'an integer, not 1e+07');
+    assert.equal(flag(s, 'etcd-compaction-mode'), 'periodic');
+    assert.equal(flag(s, 'etcd-compaction-retention'), '10m');
+    assert.equal(flag(s, 'override-broadcast-host-port'), 'scheduler.example.com:50006');
+    assert.equal(flag(s, 'log-level'), 'debug');
+    assert.equal(flag(s, 'sentry-address'), 'dapr-sentry.cp.svc.example.internal:443');
+    assert.ok(!s.args?.includes('--tls-enabled'), 'mTLS off: not asked for (kubernetes mode serves mTLS anyway)');
+    assert.equal(env(s, 'GODEBUG'), 'x=1');
+    assert.equal(env(s, 'RETRIES'), '3');
+    assert.equal(env(s, 'NODE_OPTIONS'), '--max-old-space-size=256');
+    assert.deepEqual(w.spec.volumeClaimTemplates?.map((t) => [t.spec.storageClassName, t.spec.resources.requests.storage]), [['fast-ssd', '50Gi']]);
+    assert.equal(s.volumeMounts?.find((v) => v.name === 'dapr-scheduler-data-dir')?.mountPath, '/var/run/data/jobs');
+    assert.deepEqual(s.ports?.filter((p) => p.name.startsWith('etcd')).map((p) => p.containerPort), [12379, 12380]);
+    for (const name of ['dapr-scheduler-server-a', 'dapr-scheduler-server']) assert.equal(c.get<K8sObject>('Service', name).metadata.annotations?.['example.com/lb'], 'internal', name);
+  });
+
+  test('an external etcd: no member flags, the password from a Secret and never an argument', async () => {
+    const ext = await render({ dapr_scheduler: { etcdEmbed: false, etcdClientEndpoints: ['https://etcd-0.db:2379', 'https://etcd-1.db:2379'], etcdClientUsername: 'jobs', etcdClientPassword: 's3cret' } });
+    const s = container(ext, 'scheduler');
+    assert.equal(flag(s, 'etcd-embed'), 'false');
+    assert.equal(flag(s, 'etcd-client-endpoints'), 'https://etcd-0.db:2379,https://etcd-1.db:2379');
+    assert.equal(flag(s, 'etcd-client-username'), 'jobs');
+    assert.equal(flag(s, 'etcd-initial-cluster'), undefined);
+    assert.equal(flag(s, 'etcd-data-dir'), undefined);
+    assert.ok(!JSON.stringify(s.args).includes('s3cret'), 'no password in the arguments');
+    assert.equal(flag(s, 'etcd-client-password'), undefined);
+    assert.deepEqual(s.env?.find((e) => e.name === 'DAPR_SCHEDULER_ETCD_CLIENT_PASSWORD')?.valueFrom?.secretKeyRef, { name: 'dapr-scheduler-etcd-client', key: 'password' });
+    const secret = ext.get<{ data: Record<string, string> }>('Secret', 'dapr-scheduler-etcd-client');
+    assert.equal(Buffer.from(secret.data.password ?? '', 'base64').toString(), 's3cret');
+    // Without a password: no Secret, no env.
+    const noPassword = await render({ dapr_scheduler: { etcdEmbed: false, etcdClientEndpoints: ['http://etcd:2379'] } });
+    assert.equal(noPassword.find('Secret', 'dapr-scheduler-etcd-client'), undefined);
+    assert.equal(container(noPassword, 'scheduler').env?.find((e) => e.name === 'DAPR_SCHEDULER_ETCD_CLIENT_PASSWORD'), undefined);
+    assert.equal(m.find('Secret', 'dapr-scheduler-etcd-client'), undefined, 'embedded: no Secret');
+  });
+
+  test('global.scheduler.enabled=false: no scheduler object, sidecars get no scheduler address', async () => {
+    const off = await render({ global: { scheduler: { enabled: false } } });
+    assert.deepEqual(off.objects.filter((o) => o.metadata.name.includes('scheduler')).map((o) => `${o.kind}/${o.metadata.name}`), []);
+    assert.equal(flag(container(off, 'injector'), 'scheduler-enabled'), 'false');
+  });
+
+  test('the metrics port leaves the Services and the container with Prometheus off', async () => {
+    const off = await render({ global: { prometheus: { enabled: false } } });
+    assert.deepEqual(off.get<SchedulerService>('Service', 'dapr-scheduler-server').spec.ports.map((p) => p.name), ['api', 'etcd-client', 'etcd-peer']);
+    assert.equal(flag(container(off, 'scheduler'), 'enable-metrics'), 'false');
+    assert.equal(container(off, 'scheduler').ports?.find((p) => p.name === 'metrics'), undefined);
   });
 });

@@ -6,11 +6,11 @@ export interface Container {
   image: string;
   command?: string[];
   args?: string[];
-  env?: { name: string; value?: string; valueFrom?: unknown }[];
+  env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string; key: string } } }[];
   ports?: { name: string; containerPort: number }[];
   securityContext?: Record<string, unknown>;
-  livenessProbe?: { httpGet: { path: string; port: number } };
-  readinessProbe?: { httpGet: { path: string; port: number } };
+  livenessProbe?: { httpGet: { path: string; port: number }; initialDelaySeconds?: number; periodSeconds?: number; failureThreshold?: number };
+  readinessProbe?: { httpGet: { path: string; port: number }; initialDelaySeconds?: number; periodSeconds?: number; failureThreshold?: number };
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 
@@ -19,24 +19,30 @@ export interface PodTemplate {
   spec: {
     serviceAccountName: string;
     containers: Container[];
-    volumes?: { name: string; configMap?: { name: string }; secret?: { secretName: string }; projected?: { sources: { serviceAccountToken?: { audience: string; path: string; expirationSeconds: number } }[] } }[];
+    volumes?: { name: string; emptyDir?: { medium?: string }; configMap?: { name: string }; secret?: { secretName: string }; projected?: { sources: { serviceAccountToken?: { audience: string; path: string; expirationSeconds: number } }[] } }[];
     affinity?: { podAntiAffinity?: Record<string, unknown>; nodeAffinity?: unknown };
     securityContext?: Record<string, unknown>;
   };
 }
 
-export interface Workload {
-  kind: string;
+export interface VolumeClaimTemplate {
   metadata: { name: string };
-  spec: { replicas: number; selector: { matchLabels: Record<string, string> }; template: PodTemplate; podManagementPolicy?: string };
+  spec: { accessModes: string[]; storageClassName?: string; resources: { requests: { storage: string } } };
 }
 
-/** The four control-plane workloads by service. */
+export interface Workload {
+  kind: string;
+  metadata: { name: string; annotations?: Record<string, string> };
+  spec: { replicas: number; selector: { matchLabels: Record<string, string> }; template: PodTemplate; podManagementPolicy?: string; serviceName?: string; volumeClaimTemplates?: VolumeClaimTemplate[] };
+}
+
+/** The five control-plane workloads by service. */
 export const WORKLOADS = {
   sentry: { kind: 'Deployment', name: 'dapr-sentry' },
   operator: { kind: 'Deployment', name: 'dapr-operator' },
   placement: { kind: 'StatefulSet', name: 'dapr-placement-server' },
   injector: { kind: 'Deployment', name: 'dapr-sidecar-injector' },
+  scheduler: { kind: 'StatefulSet', name: 'dapr-scheduler-server' },
 } as const;
 
 export type Service = keyof typeof WORKLOADS;

@@ -12,6 +12,7 @@ export const CONTROL_PLANE_WORKLOADS: readonly { service: ControlPlaneService; k
   { service: 'operator', kind: 'Deployment', name: 'dapr-operator' },
   { service: 'placement', kind: 'StatefulSet', name: 'dapr-placement-server' },
   { service: 'injector', kind: 'Deployment', name: 'dapr-sidecar-injector' },
+  { service: 'scheduler', kind: 'StatefulSet', name: 'dapr-scheduler-server' },
 ];
 
 export interface CollectOptions {
@@ -28,7 +29,8 @@ export async function collectStatus(kc: KubeConfig, options: CollectOptions): Pr
   const ns = options.controlPlaneNamespace;
   const req = (): ReturnType<typeof requestOptions> => requestOptions({ timeoutMs: options.requestTimeoutMs });
 
-  const workloads = await Promise.all(CONTROL_PLANE_WORKLOADS.map((w) => readWorkload(apps, ns, w, req)));
+  const read = await Promise.all(CONTROL_PLANE_WORKLOADS.map((w) => readWorkload(apps, ns, w, req)));
+  const { workloads, notes: workloadNotes } = expectedWorkloads(read.map((r) => r.status), read.find((r) => r.status.service === 'injector')?.args);
   const [trust, placement, components, pods] = await Promise.all([
     readTrust(core, ns, options, req),
     readPlacement(kc, core, apps, ns, req),
@@ -39,6 +41,7 @@ export async function collectStatus(kc: KubeConfig, options: CollectOptions): Pr
     controlPlaneNamespace: ns,
     generatedAt: options.now.toISOString(),
     workloads,
+    workloadNotes,
     trust,
     placement,
     components: components.value,
@@ -50,23 +53,67 @@ export async function collectStatus(kc: KubeConfig, options: CollectOptions): Pr
 
 type Req = () => ReturnType<typeof requestOptions>;
 
-async function readWorkload(apps: AppsV1Api, namespace: string, w: (typeof CONTROL_PLANE_WORKLOADS)[number], req: Req): Promise<WorkloadStatus> {
+async function readWorkload(apps: AppsV1Api, namespace: string, w: (typeof CONTROL_PLANE_WORKLOADS)[number], req: Req): Promise<{ status: WorkloadStatus; args: readonly string[] | undefined }> {
   try {
     const obj = w.kind === 'Deployment' ? await apps.readNamespacedDeployment({ name: w.name, namespace }, req()) : await apps.readNamespacedStatefulSet({ name: w.name, namespace }, req());
-    const image = obj.spec?.template.spec?.containers[0]?.image;
+    const container = obj.spec?.template.spec?.containers[0];
+    const image = container?.image;
+    const replicas = obj.spec?.replicas ?? 1;
+    const quorum = w.service === 'scheduler' ? etcdQuorum(container?.args ?? [], replicas) : undefined;
     return {
-      ...w,
-      found: true,
-      replicas: obj.spec?.replicas ?? 1,
-      ready: obj.status?.readyReplicas ?? 0,
-      updated: obj.status?.updatedReplicas ?? 0,
-      version: image === undefined ? undefined : imageVersion(image),
-      image,
+      status: {
+        ...w,
+        found: true,
+        replicas,
+        ready: obj.status?.readyReplicas ?? 0,
+        updated: obj.status?.updatedReplicas ?? 0,
+        version: image === undefined ? undefined : imageVersion(image),
+        image,
+        ...(quorum === undefined ? {} : { quorum }),
+      },
+      args: container?.args ?? [],
     };
   } catch (err) {
     if (!isNotFound(err)) throw KubeApiError.from(err, `get ${w.kind} ${namespace}/${w.name}`);
-    return { ...w, found: false, replicas: 0, ready: 0, updated: 0, version: undefined, image: undefined };
+    return { status: { ...w, found: false, replicas: 0, ready: 0, updated: 0, version: undefined, image: undefined }, args: undefined };
   }
+}
+
+/** Upstream's boolean flag forms: `--name`, `--name=true|1|t`, `--name=false|0|f` (the last one given wins). */
+function boolFlag(args: readonly string[], name: string): boolean | undefined {
+  let value: boolean | undefined;
+  for (const arg of args) {
+    const match = new RegExp(`^--?${name}(?:=(.*))?$`).exec(arg);
+    if (match) value = match[1] === undefined ? true : ['true', '1', 't'].includes(match[1].trim().toLowerCase());
+  }
+  return value;
+}
+
+/**
+ * Ready replicas a scheduler with embedded etcd needs: a majority of its
+ * members. Undefined with an external etcd (`--etcd-embed=false`), whose
+ * quorum is not the scheduler's.
+ */
+export function etcdQuorum(args: readonly string[], replicas: number): number | undefined {
+  if (boolFlag(args, 'etcd-embed') === false || replicas <= 0) return undefined;
+  return Math.floor(replicas / 2) + 1;
+}
+
+/**
+ * A scheduler is expected unless the injector is told there is none
+ * (`--scheduler-enabled=false`, the chart's global.scheduler.enabled=false;
+ * upstream's default is true): then its absence is a note, not a warning.
+ * A scheduler that is installed is always shown.
+ */
+export function expectedWorkloads(workloads: readonly WorkloadStatus[], injectorArgs: readonly string[] | undefined): { workloads: WorkloadStatus[]; notes: string[] } {
+  const scheduler = workloads.find((w) => w.service === 'scheduler');
+  if (scheduler && !scheduler.found && injectorArgs !== undefined && boolFlag(injectorArgs, 'scheduler-enabled') === false) {
+    return {
+      workloads: workloads.filter((w) => w !== scheduler),
+      notes: [`no scheduler: not installed, and the injector gives sidecars no scheduler address (--scheduler-enabled=false, the chart's global.scheduler.enabled=false)`],
+    };
+  }
+  return { workloads: [...workloads], notes: [] };
 }
 
 /** `reg/tsdapr:1.2.3` → `1.2.3`; `reg/tsdapr@sha256:…` → the digest; no tag → `latest`. */

@@ -15,6 +15,7 @@ describe('formatTable', () => {
     assert.match(text, /CONTROL PLANE \(namespace dapr-system\)/);
     assert.match(text, /sentry +Deployment +dapr-sentry +1\/1 +1 +1\.0\.0 +yes/);
     assert.match(text, /placement +StatefulSet +dapr-placement-server +1\/1/);
+    assert.match(text, /scheduler +StatefulSet +dapr-scheduler-server +3\/3 +3 +1\.0\.0 +yes/);
     assert.match(text, /trust anchor +O=cluster\.local +2027-01-01T00:00:00\.000Z +365 +ok/);
     assert.match(text, /leader: dapr-placement-server-0 \(lease renewed 2026-01-01T00:00:00\.000Z\)/);
     assert.match(text, /apps +2 +7/);
@@ -34,6 +35,36 @@ describe('formatTable', () => {
       status: clusterStatus({ trust: { anchors: [cert({ daysLeft: 30, warning: true })], issuer: cert({ subject: 'CN=issuer', daysLeft: -2, warning: true, expired: true }), notes: [] } }),
       expect: [/WARNING: expires in 30 days/, /issuer +CN=issuer .* EXPIRED/, /trust anchor "O=cluster\.local" expires in 30 days/, /issuer "CN=issuer" has expired/],
       warnings: 2,
+    },
+    {
+      name: 'a scheduler replica down: still a quorum',
+      status: clusterStatus({ workloads: [workloadStatus('scheduler', { ready: 2 })] }),
+      expect: [/scheduler +StatefulSet +dapr-scheduler-server +2\/3 .* no/, /dapr-scheduler-server: 2 of 3 replicas ready$/m],
+      warnings: 1,
+    },
+    {
+      name: 'a scheduler below its etcd quorum',
+      status: clusterStatus({ workloads: [workloadStatus('scheduler', { ready: 1 })] }),
+      expect: [/dapr-scheduler-server: 1 of 3 replicas ready, below the 2 its embedded etcd needs for a quorum: no job is stored or triggered/],
+      warnings: 1,
+    },
+    {
+      name: 'a scheduler on an external etcd has no quorum of its own',
+      status: clusterStatus({ workloads: [workloadStatus('scheduler', { ready: 1, quorum: undefined })] }),
+      expect: [/dapr-scheduler-server: 1 of 3 replicas ready$/m],
+      warnings: 1,
+    },
+    {
+      name: 'a scheduler missing',
+      status: clusterStatus({ workloads: [workloadStatus('scheduler', { found: false, replicas: 0, ready: 0, quorum: undefined })] }),
+      expect: [/scheduler +StatefulSet +dapr-scheduler-server +- +- +- +missing/, /StatefulSet dapr-scheduler-server is missing/],
+      warnings: 1,
+    },
+    {
+      name: 'no scheduler on purpose: a note, no warning',
+      status: clusterStatus({ workloads: [workloadStatus('sentry')], workloadNotes: ['no scheduler: not installed'] }),
+      expect: [/sentry +Deployment[^\n]*\n {2}note: no scheduler: not installed/],
+      warnings: 0,
     },
     {
       name: 'pods without their sidecar',

@@ -26,6 +26,7 @@ export function statusWarnings(status: ClusterStatus): string[] {
   const warnings: string[] = [];
   for (const w of status.workloads) {
     if (!w.found) warnings.push(`${w.kind} ${w.name} is missing`);
+    else if (w.quorum !== undefined && w.ready < w.quorum) warnings.push(`${w.name}: ${w.ready} of ${w.replicas} replicas ready, below the ${w.quorum} its embedded etcd needs for a quorum: no job is stored or triggered`);
     else if (w.ready < w.replicas) warnings.push(`${w.name}: ${w.ready} of ${w.replicas} replicas ready`);
   }
   status.trust.anchors.forEach((a) => {
@@ -51,6 +52,7 @@ export function formatTable(status: ClusterStatus): string {
       ),
     ),
   );
+  for (const note of status.workloadNotes) out.push(`  note: ${note}`);
 
   out.push('', 'CERTIFICATES');
   const certs = [...status.trust.anchors.map((a) => ['trust anchor', a] as const), ...(status.trust.issuer ? [['issuer', status.trust.issuer] as const] : [])];

@@ -1,6 +1,6 @@
 /** What `tsdapr status` reports: plain data, built by collect-status.ts and printed by format-status.ts. */
 
-export type ControlPlaneService = 'sentry' | 'operator' | 'placement' | 'injector';
+export type ControlPlaneService = 'sentry' | 'operator' | 'placement' | 'injector' | 'scheduler';
 
 export interface WorkloadStatus {
   readonly service: ControlPlaneService;
@@ -13,6 +13,11 @@ export interface WorkloadStatus {
   /** The tag of the service's image (the chart's global.tag), or the whole reference when it has none. */
   readonly version: string | undefined;
   readonly image: string | undefined;
+  /**
+   * Scheduler with embedded etcd: the ready replicas its etcd needs for a
+   * quorum (a majority); below it no job is stored or triggered.
+   */
+  readonly quorum?: number;
 }
 
 export interface CertificateStatus {
@@ -62,6 +67,8 @@ export interface ClusterStatus {
   readonly controlPlaneNamespace: string;
   readonly generatedAt: string;
   readonly workloads: readonly WorkloadStatus[];
+  /** About the workloads: a scheduler not installed on purpose. */
+  readonly workloadNotes: readonly string[];
   readonly trust: TrustStatus;
   readonly placement: PlacementStatus;
   readonly components: readonly ComponentsInNamespace[] | undefined;

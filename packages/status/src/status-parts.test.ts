@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import { certificateStatus, splitPemCertificates } from './certificates.js';
-import { groupComponents, imageVersion, parsePlacementState, podsWithoutSidecar } from './collect-status.js';
+import { etcdQuorum, expectedWorkloads, groupComponents, imageVersion, parsePlacementState, podsWithoutSidecar } from './collect-status.js';
 import { parseStatusOptions } from './options.js';
+import { workloadStatus } from './test-fixtures.js';
 
 const DAY = 86_400_000;
 const now = new Date('2026-01-01T00:00:00Z');
@@ -47,6 +48,31 @@ describe('collected parts', () => {
       { namespace: 'a', components: [{ name: 'p', type: 'pubsub.redis' }] },
       { namespace: 'b', components: [{ name: 'c', type: 'lock.redis' }, { name: 'z', type: 'state.redis' }] },
     ]);
+  });
+
+  test("etcdQuorum: a majority of the scheduler's embedded etcd members; none with an external etcd", () => {
+    assert.deepEqual([1, 2, 3, 4, 5].map((n) => etcdQuorum(['--etcd-embed=true'], n)), [1, 2, 2, 3, 3]);
+    assert.equal(etcdQuorum([], 3), 2, 'embedded is the default');
+    assert.equal(etcdQuorum(['--etcd-embed'], 3), 2);
+    assert.equal(etcdQuorum(['--etcd-embed=false', '--etcd-client-endpoints=http://etcd:2379'], 3), undefined);
+    assert.equal(etcdQuorum(['--etcd-embed=true'], 0), undefined, 'scaled to zero');
+  });
+
+  test('expectedWorkloads: a scheduler absent on purpose is a note; otherwise it is shown', () => {
+    const missing = workloadStatus('scheduler', { found: false, replicas: 0, ready: 0, quorum: undefined });
+    const all = [workloadStatus('sentry'), workloadStatus('injector'), missing];
+    const off = expectedWorkloads(all, ['--port=4000', '--scheduler-enabled=false']);
+    assert.deepEqual(off.workloads.map((w) => w.service), ['sentry', 'injector']);
+    assert.match(off.notes[0] ?? '', /no scheduler: not installed, and the injector gives sidecars no scheduler address/);
+    // Told there is one (explicitly, or by upstream's default), or no injector to ask: missing is shown.
+    for (const args of [['--scheduler-enabled=true'], ['--scheduler-enabled'], [], undefined]) {
+      const on = expectedWorkloads(all, args);
+      assert.deepEqual(on.workloads.map((w) => w.service), ['sentry', 'injector', 'scheduler'], String(args));
+      assert.deepEqual(on.notes, []);
+    }
+    // Installed while the injector hands out no address: still shown.
+    const installed = expectedWorkloads([workloadStatus('scheduler')], ['--scheduler-enabled=false']);
+    assert.deepEqual(installed.workloads.map((w) => w.service), ['scheduler']);
   });
 
   test('podsWithoutSidecar', () => {

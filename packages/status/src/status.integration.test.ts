@@ -19,7 +19,7 @@ const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
 interface StatusJson {
   controlPlaneNamespace: string;
-  workloads: { service: string; found: boolean; replicas: number; ready: number; version?: string }[];
+  workloads: { service: string; kind: string; name: string; found: boolean; replicas: number; ready: number; version?: string; quorum?: number }[];
   trust: { anchors: { daysLeft: number; warning: boolean; subject: string }[]; issuer?: { daysLeft: number; warning: boolean }; notes: string[] };
   placement: { leader?: string; namespaces?: unknown[]; notes: string[] };
   components?: { namespace: string; components: { name: string; type: string }[] }[];
@@ -88,6 +88,10 @@ describe('tsdapr status against the real API server', () => {
       namespace,
       body: { metadata: { name: 'dapr-placement-server' }, spec: { serviceName: 'dapr-placement-server', replicas: 1, selector: { matchLabels: { app: 'dapr-placement-server' } }, template: template('dapr-placement-server', ['--metadata-enabled=true', '--healthz-port=8080']) } },
     });
+    await apps.createNamespacedStatefulSet({
+      namespace,
+      body: { metadata: { name: 'dapr-scheduler-server' }, spec: { serviceName: 'dapr-scheduler-server', replicas: 3, selector: { matchLabels: { app: 'dapr-scheduler-server' } }, template: template('dapr-scheduler-server', ['--etcd-embed=true', '--id=$(SCHEDULER_ID)']) } },
+    });
     const root = await selfSigned(dir, 'root', 30, '/O=cluster.local');
     const issuer = await selfSigned(dir, 'issuer', 400, '/O=cluster.local/CN=issuer');
     await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: 'dapr-trust-bundle' }, data: { 'ca.crt': root } } });
@@ -131,12 +135,16 @@ describe('tsdapr status against the real API server', () => {
     assert.deepEqual(status.podsWithoutSidecar?.filter((p) => p.namespace === ns.name).map((p) => p.name), ['no-sidecar']);
     assert.ok(status.warnings.some((w) => /trust anchor .* expires in (28|29|30) days/.test(w)), status.warnings.join('\n'));
     assert.ok(status.warnings.includes('dapr-sentry: 0 of 2 replicas ready'));
+    const scheduler = status.workloads.find((w) => w.service === 'scheduler');
+    assert.deepEqual([scheduler?.kind, scheduler?.name, scheduler?.replicas, scheduler?.ready, scheduler?.quorum], ['StatefulSet', 'dapr-scheduler-server', 3, 0, 2]);
+    assert.ok(status.warnings.some((w) => /^dapr-scheduler-server: 0 of 3 replicas ready, below the 2 its embedded etcd needs for a quorum/.test(w)), status.warnings.join('\n'));
   });
 
   test('table', async () => {
     const result = await run(['status', '--kubeconfig', kubeconfigPath, '--control-plane-namespace', ns.name]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /sentry +Deployment +dapr-sentry +0\/2 +\d+ +9\.9\.9 +no/);
+    assert.match(result.stdout, /scheduler +StatefulSet +dapr-scheduler-server +0\/3 +\d+ +9\.9\.9 +no/);
     assert.match(result.stdout, /trust anchor +O ?= ?cluster\.local .*WARNING: expires in (28|29|30) days/);
     assert.match(result.stdout, /leader: dapr-placement-server-0/);
     assert.match(result.stdout, new RegExp(`${ns.name} +1 +statestore \\(state\\.redis\\)`));

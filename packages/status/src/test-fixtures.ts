@@ -2,8 +2,9 @@ import type { CertificateStatus, ClusterStatus, WorkloadStatus } from './status-
 
 /** Small builders for status fixtures in tests. */
 export function workloadStatus(service: WorkloadStatus['service'], overrides: Partial<WorkloadStatus> = {}): WorkloadStatus {
-  const names = { sentry: 'dapr-sentry', operator: 'dapr-operator', placement: 'dapr-placement-server', injector: 'dapr-sidecar-injector' } as const;
-  return { service, kind: service === 'placement' ? 'StatefulSet' : 'Deployment', name: names[service], found: true, replicas: 1, ready: 1, updated: 1, version: '1.0.0', image: 'ghcr.io/tsdapr/tsdapr:1.0.0', ...overrides };
+  const names = { sentry: 'dapr-sentry', operator: 'dapr-operator', placement: 'dapr-placement-server', injector: 'dapr-sidecar-injector', scheduler: 'dapr-scheduler-server' } as const;
+  const scheduler = service === 'scheduler' ? { replicas: 3, ready: 3, updated: 3, quorum: 2 } : {};
+  return { service, kind: service === 'placement' || service === 'scheduler' ? 'StatefulSet' : 'Deployment', name: names[service], found: true, replicas: 1, ready: 1, updated: 1, version: '1.0.0', image: 'ghcr.io/tsdapr/tsdapr:1.0.0', ...scheduler, ...overrides };
 }
 
 export function cert(overrides: Partial<CertificateStatus> = {}): CertificateStatus {
@@ -14,7 +15,8 @@ export function clusterStatus(overrides: Partial<ClusterStatus> = {}): ClusterSt
   return {
     controlPlaneNamespace: 'dapr-system',
     generatedAt: '2026-01-01T00:00:00.000Z',
-    workloads: (['sentry', 'operator', 'placement', 'injector'] as const).map((s) => workloadStatus(s)),
+    workloads: (['sentry', 'operator', 'placement', 'injector', 'scheduler'] as const).map((s) => workloadStatus(s)),
+    workloadNotes: [],
     trust: { anchors: [cert()], issuer: cert({ subject: 'O=cluster.local, CN=issuer' }), notes: [] },
     placement: { leader: 'dapr-placement-server-0', leaseRenewed: '2026-01-01T00:00:00.000Z', namespaces: [{ namespace: 'apps', members: 2, version: 7 }], notes: [] },
     components: [{ namespace: 'apps', components: [{ name: 'statestore', type: 'state.redis' }] }],
