@@ -13,6 +13,7 @@ const BENCHMARKS = [
   ['placement: dissemination round time, join/leave/rejoin at 100 and 1,000 sidecars', 'bench/dist/placement/round-time.js'],
   ['injector: AdmissionReviews over HTTPS at 500 req/s and closed loop, ours vs upstream 1.17.5 vs a trivial handler', 'bench/dist/injector/admission.js'],
   ['operator: ComponentUpdate latency at 100 streams, RSS with 5,000 Components and 10,000 non-Dapr Pods, ours vs upstream 1.17.5', 'bench/dist/operator/latency-and-memory.js'],
+  ['scheduler: schedule throughput, trigger lateness, CPU and RSS at 10,000 and 100,000 one-shot jobs due in one minute, ours vs etcd alone (--target for another scheduler)', 'bench/dist/scheduler/job-triggers.js'],
 ];
 
 let failed = 0;
