@@ -4,7 +4,7 @@
 //   node scripts/run-tests.mjs           # unit + integration tests, against one real local cluster
 //   node scripts/run-tests.mjs --unit    # unit tests only, no cluster
 //
-// Compiled tests are found under packages/*/dist and e2e/*/dist. Files named
+// Compiled tests are found under packages/*/dist, e2e/*/dist and bench/dist. Files named
 // *.integration.test.js need the cluster: this script starts ONE (etcd,
 // kube-apiserver, kube-controller-manager from the Go build cache), exports
 // TSDAPR_TEST_KUBECONFIG and TSDAPR_REPO_ROOT, runs node's test runner over
@@ -44,6 +44,8 @@ function findTestFiles() {
   const roots = [
     ...subdirs(join(repo, 'packages')).map((dir) => join(dir, 'dist')),
     ...subdirs(join(repo, 'e2e')).map((dir) => join(dir, 'dist')),
+    // The benches' pure parts (percentiles, job spreading...) have unit tests too.
+    join(repo, 'bench', 'dist'),
   ];
   const found = new Set();
   for (const root of roots) for (const file of walk(root)) if (file.endsWith('.test.js')) found.add(file);
