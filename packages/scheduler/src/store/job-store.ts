@@ -111,9 +111,13 @@ export class JobStore {
 
   /** The job and state a trigger needs, or undefined when the job is gone or its state is not at `expectedDueKey`. */
   async load(composed: string): Promise<LoadedJob | undefined> {
-    const [jobs, states] = await Promise.all([this.client.get(this.jobKey(composed)).exec(), this.client.get(this.stateKey(composed)).exec()]);
-    const jobKv = jobs.kvs[0];
-    const stateKv = states.kvs[0];
+    // One transaction of two reads: one round trip, and both from the same revision.
+    const result = await this.client
+      .if(this.jobKey(composed), 'Create', '>', -1)
+      .then(this.client.get(this.jobKey(composed)), this.client.get(this.stateKey(composed)))
+      .commit();
+    const jobKv = result.responses[0]?.response_range.kvs[0];
+    const stateKv = result.responses[1]?.response_range.kvs[0];
     if (!jobKv || !stateKv) return undefined;
     const job = decodeJob(jobKv.value.toString('utf8'));
     const state = decodeState(stateKv.value.toString('utf8'));
