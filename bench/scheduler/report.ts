@@ -28,7 +28,7 @@ export function rssRatio(results: readonly SizeResult[]): { small: SizeResult; l
 }
 
 export function printResults(results: readonly SizeResult[], baselines: readonly EtcdBaseline[]): void {
-  const header = ['scheduler', 'N', 'sched s', 'jobs/s', 'late p50', 'p90', 'p99', 'max ms', 'received', 'dup', 'missing', 'cpu sched s', 'idle s', 'trig s', 'cpu µs/job', 'RSS start', 'RSS peak', 'RSS end', 'etcd peak'];
+  const header = ['scheduler', 'N', 'sched s', 'jobs/s', 'late p50', 'p90', 'p99', 'max ms', 'received', 'dup', 'missing', 'cpu sched s', 'idle s', 'trig s', 'cpu µs/job', 'RSS start', 'RSS stored', 'RSS peak', 'RSS end', 'etcd peak'];
   const rows = results.map((r) => [
     r.implementation,
     count(r.n),
@@ -46,6 +46,7 @@ export function printResults(results: readonly SizeResult[], baselines: readonly
     seconds(r.scheduler?.cpu.triggers),
     fixed(cpuPerJobUs(r), 0),
     fixed(r.scheduler?.rssStartMiB),
+    fixed(r.scheduler?.rssStoredMiB),
     fixed(r.scheduler?.rssPeakMiB),
     fixed(r.scheduler?.rssEndMiB),
     fixed(r.etcd?.rssPeakMiB),
@@ -71,7 +72,8 @@ export function printResults(results: readonly SizeResult[], baselines: readonly
   if (flat) {
     console.log(
       `RSS flatness: peak ${fixed(flat.small.scheduler!.rssPeakMiB)} MiB at N=${count(flat.small.n)} vs ${fixed(flat.large.scheduler!.rssPeakMiB)} MiB at N=${count(flat.large.n)}: ` +
-        `x${fixed(flat.ratio, 2)} for x${fixed(flat.large.n / flat.small.n, 0)} the jobs (end: ${fixed(flat.small.scheduler!.rssEndMiB)} vs ${fixed(flat.large.scheduler!.rssEndMiB)} MiB)`,
+        `x${fixed(flat.ratio, 2)} for x${fixed(flat.large.n / flat.small.n, 0)} the jobs (all stored, none due yet: ${fixed(flat.small.scheduler!.rssStoredMiB)} vs ${fixed(flat.large.scheduler!.rssStoredMiB)} MiB; ` +
+        `end: ${fixed(flat.small.scheduler!.rssEndMiB)} vs ${fixed(flat.large.scheduler!.rssEndMiB)} MiB)`,
     );
   }
   console.log('baseline: pass --target to measure another implementation (e.g. upstream daprd 1.17 scheduler started by hand, with --target-pid for its CPU and RSS)');
@@ -96,20 +98,20 @@ export function printResults(results: readonly SizeResult[], baselines: readonly
   console.log(
     'Lateness = receive instant - the due instant the job carries (its data), first delivery of each job; all sidecars (apps x streams) are clients in this one ' +
       'Node process on the same cores, acking at once. CPU is the scheduler process alone (/proc/<pid>/stat): "sched" while ScheduleJob calls ran, "idle" from then ' +
-      'to the window start (nothing due), "trig" from the window start to the last trigger; "cpu µs/job" is (sched + trig) / N. RSS: VmRSS once ready ("start"), the higher of the 500 ms samples and VmHWM ("peak"), VmRSS at the end.',
+      'to the window start (nothing due), "trig" from the window start to the last trigger; "cpu µs/job" is (sched + trig) / N. RSS: VmRSS once ready ("start"), at the window start with every job stored and none due ("stored"), the higher of the 500 ms samples and VmHWM ("peak"), VmRSS at the end.',
   );
 }
 
 /** A Markdown table of the figures, for the README. */
 export function markdownTable(results: readonly SizeResult[], baselines: readonly EtcdBaseline[]): string {
   const lines = [
-    '| scheduler | N | schedule | jobs/s | lateness p50 / p90 / p99 / max (ms) | delivered | dup | CPU/job | RSS peak (end) | etcd RSS peak |',
+    '| scheduler | N | schedule | jobs/s | lateness p50 / p90 / p99 / max (ms) | delivered | dup | CPU/job | RSS stored / peak (end) | etcd RSS peak |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results) {
     lines.push(
       `| ${r.implementation} | ${count(r.n)} | ${seconds(r.scheduleMs)} s | ${fixed(r.jobsPerSecond, 0)} | ${fixed(r.lateness.p50)} / ${fixed(r.lateness.p90)} / ${fixed(r.lateness.p99)} / ${fixed(r.lateness.max)} | ` +
-        `${count(r.received)}/${count(r.expected)} | ${count(r.duplicates)} | ${fixed(cpuPerJobUs(r), 0)} µs | ${fixed(r.scheduler?.rssPeakMiB)} (${fixed(r.scheduler?.rssEndMiB)}) MiB | ${fixed(r.etcd?.rssPeakMiB)} MiB |`,
+        `${count(r.received)}/${count(r.expected)} | ${count(r.duplicates)} | ${fixed(cpuPerJobUs(r), 0)} µs | ${fixed(r.scheduler?.rssStoredMiB)} / ${fixed(r.scheduler?.rssPeakMiB)} (${fixed(r.scheduler?.rssEndMiB)}) MiB | ${fixed(r.etcd?.rssPeakMiB)} MiB |`,
     );
   }
   for (const b of baselines) {

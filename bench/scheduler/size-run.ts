@@ -25,6 +25,8 @@ const PROGRESS_EVERY_MS = 15_000;
 export interface ProcessFigures {
   /** VmRSS once ready, before any stream or job. */
   rssStartMiB: number;
+  /** VmRSS at the window start: all N jobs stored, none due yet (what stored jobs cost). */
+  rssStoredMiB: number;
   /** The higher of the sampled VmRSS and the kernel's VmHWM, over the whole run. */
   rssPeakMiB: number;
   /** VmRSS after the last trigger (and the settle time), before stopping. */
@@ -158,6 +160,7 @@ export async function measureSize(n: number, options: BenchOptions, deadline: De
   const rssStartMiB = schedulerSampler?.last?.rssMiB ?? NaN;
   const schedulerMarks: number[] = [];
   const etcdMarks: number[] = [];
+  let rssStoredMiB = NaN;
   const markCpu = (): void => {
     schedulerMarks.push(schedulerSampler?.read()?.cpuMs ?? NaN);
     etcdMarks.push(etcdSampler?.read()?.cpuMs ?? NaN);
@@ -271,7 +274,10 @@ export async function measureSize(n: number, options: BenchOptions, deadline: De
     let nextProgress = Date.now() + PROGRESS_EVERY_MS;
     let gone: string | undefined;
     while (!tally.complete && Date.now() < windowEnd + options.graceMs && !deadline.passed) {
-      if (schedulerMarks.length === 2 && Date.now() >= windowStart) markCpu();
+      if (schedulerMarks.length === 2 && Date.now() >= windowStart) {
+        markCpu();
+        rssStoredMiB = schedulerSampler?.read()?.rssMiB ?? NaN;
+      }
       gone = exited();
       if (gone) break;
       await sleep(Math.min(250, deadline.remainingMs()));
@@ -310,6 +316,7 @@ export async function measureSize(n: number, options: BenchOptions, deadline: De
     if (schedulerSampler) {
       result.scheduler = {
         rssStartMiB,
+        rssStoredMiB,
         rssPeakMiB: schedulerSampler.peakMiB,
         rssEndMiB: end?.rssMiB ?? NaN,
         cpu: phases(schedulerMarks),
