@@ -12,12 +12,16 @@ import { WORKLOADS, type Service } from './workload.js';
  * as the controller manager created it from the installed Deployment or
  * StatefulSet (no kubelet runs them), started as a local process
  * (local-pod.ts) in the order a cluster converges to: sentry first, since the
- * others mount the trust anchors it writes, the injector last.
+ * others mount the trust anchors it writes, the injector last. A workload the
+ * chart did not install (global.scheduler.enabled=false) has no pods to run.
  */
 export interface ChartControlPlane {
   readonly namespace: string;
   readonly pods: readonly RunningPod[];
+  /** The first replica of a service. */
   pod(service: Service): RunningPod;
+  /** Every replica of a service, by pod name. */
+  replicas(service: Service): RunningPod[];
   logs(): string;
   stop(): Promise<void>;
 }
@@ -30,7 +34,8 @@ export interface ChartControlPlaneOptions {
 }
 
 const run = promisify(execFile);
-const START_ORDER: readonly Service[] = ['sentry', 'operator', 'placement', 'injector'];
+// The scheduler's replicas start together: each etcd member waits for a quorum of its peers before it is ready.
+const START_ORDER: readonly Service[] = ['sentry', 'operator', 'placement', 'scheduler', 'injector'];
 const WEBHOOK_CONFIGURATION = 'dapr-sidecar-injector';
 const INJECTOR_SERVICE = 'dapr-sidecar-injector';
 
@@ -65,7 +70,15 @@ export async function startChartControlPlane(options: ChartControlPlaneOptions):
       await restoreWebhook?.();
       restoreWebhook = undefined;
     } finally {
-      for (const pod of running.splice(0).reverse()) await pod.stop();
+      // In reverse start order, a workload's replicas together, as their kubelets would on `helm uninstall`
+      // (one by one, the scheduler's last etcd member would first wait on a quorum already gone).
+      const stopping = running.splice(0).reverse();
+      while (stopping.length > 0) {
+        const app = stopping[0]?.pod.metadata?.labels?.app;
+        const end = stopping.findIndex((p) => p.pod.metadata?.labels?.app !== app);
+        const group = stopping.splice(0, end === -1 ? stopping.length : end);
+        await Promise.all(group.map((pod) => pod.stop()));
+      }
     }
   };
   try {
@@ -113,6 +126,7 @@ export async function startChartControlPlane(options: ChartControlPlaneOptions):
       if (!found) throw new Error(`no running ${service} pod`);
       return found;
     },
+    replicas: (service) => running.filter((p) => p.pod.metadata?.labels?.app === WORKLOADS[service].name).sort((a, b) => a.name.localeCompare(b.name)),
     logs: () => running.map((p) => `--- ${p.name} (tail) ---\n${p.logs().slice(-3000)}`).join('\n'),
     stop,
   };
@@ -127,11 +141,17 @@ async function requireMountNamespaces(): Promise<void> {
   }
 }
 
-/** The pods the controller manager made for the installed workload, one per replica, with the template's container as installed. */
+/** The pods the controller manager made for the installed workload, one per replica, with the template's container as installed; none if it is not installed. */
 async function workloadPods(kc: KubeConfig, namespace: string, service: Service): Promise<V1Pod[]> {
   const apps = kc.makeApiClient(AppsV1Api);
   const { kind, name } = WORKLOADS[service];
-  const workload = kind === 'Deployment' ? await apps.readNamespacedDeployment({ name, namespace }) : await apps.readNamespacedStatefulSet({ name, namespace });
+  let workload;
+  try {
+    workload = kind === 'Deployment' ? await apps.readNamespacedDeployment({ name, namespace }) : await apps.readNamespacedStatefulSet({ name, namespace });
+  } catch (err) {
+    if ((err as { code?: number }).code === 404 && service === 'scheduler') return [];
+    throw err;
+  }
   const replicas = workload.spec?.replicas ?? 1;
   const selector = labelSelector(workload.spec?.selector);
   const template = workload.spec?.template.spec?.containers[0];

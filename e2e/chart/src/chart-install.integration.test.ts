@@ -1,20 +1,24 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
+import { status as grpcStatus, type Client, type ServiceError } from '@grpc/grpc-js';
 import { AdmissionregistrationV1Api, ApiextensionsV1Api, AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, PolicyV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { createTestNamespace, pollUntil, repoRoot, requireTestCluster, testKubeConfig, type TestNamespace } from '@tsdapr/e2e-harness';
 import { startChartControlPlane, type ChartControlPlane } from './chart-control-plane.js';
 import { chartDir, helmOk, valuesFile } from './helm.js';
+import { schedulerClient, servedCertificate, unary, watchHostsUntil, workloadIdentity } from './scheduler-client.js';
 
 /**
  * Installs the chart into the real test API server (no kubelet: pods stay
  * Pending), runs the pods it created as local processes with the chart's own
  * flags and mounted files (chart-control-plane.ts) until they are ready and
- * inject a Deployment, reads `tsdapr status` from that cluster, then upgrades
+ * inject a Deployment, schedules a job through the scheduler's replicas with
+ * that pod's identity, reads `tsdapr status` from that cluster, then upgrades
  * the chart with other values and a changed CRD schema, and uninstalls it.
  * The webhook is limited to the test namespaces so that pods of other tests
  * sharing the cluster never reach it. One file, in order: the chart's
@@ -25,12 +29,14 @@ const RELEASE = 'tsdapr';
 const CRD_NAMES = ['components.dapr.io', 'configurations.dapr.io', 'httpendpoints.dapr.io', 'resiliencies.dapr.io', 'subscriptions.dapr.io'];
 const UPGRADED_DESCRIPTION = 'The component version, for example v1. (changed by the chart upgrade test)';
 /**
- * The scheduler is not installed here yet: running its pods locally needs
- * more of the kubelet than local-pod.ts does (status.podIP, its PVC, the
- * per-pod DNS names of its etcd peers, the image's etcd binary). Its objects
- * are covered by chart-render.test.ts and its flags by chart-flags.test.ts.
+ * The first suite installs the chart's default scheduler (three replicas,
+ * each an embedded etcd member on its PVC) and runs it; the HA suite leaves
+ * it out, to spare the test machine three more pods and etcd members.
  */
 const SCHEDULER_OFF = { scheduler: { enabled: false } };
+const SCHEDULER_PODS = ['dapr-scheduler-server-0', 'dapr-scheduler-server-1', 'dapr-scheduler-server-2'];
+/** Replicas of each workload of a default install. */
+const DEFAULT_REPLICAS: Record<string, number> = { sentry: 1, operator: 1, placement: 1, injector: 1, scheduler: 3 };
 
 describe('helm install, upgrade and uninstall against the real API server', () => {
   let kubeconfigPath: string;
@@ -44,7 +50,6 @@ describe('helm install, upgrade and uninstall against the real API server', () =
   let controlPlane: ChartControlPlane | undefined;
   // The cluster is shared with other tests: the webhook and the operator (which writes Services and Component status) stay in these namespaces.
   const values = (): Record<string, unknown> => ({
-    global: SCHEDULER_OFF,
     dapr_sidecar_injector: { namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [ns.name, apps.name] }] } },
     dapr_operator: { watchNamespace: apps.name },
   });
@@ -95,10 +100,11 @@ describe('helm install, upgrade and uninstall against the real API server', () =
       assert.equal((await appsApi.readNamespacedDeployment({ name, namespace: ns.name })).spec?.replicas, 1, name);
     }
     assert.equal((await appsApi.readNamespacedStatefulSet({ name: 'dapr-placement-server', namespace: ns.name })).spec?.replicas, 1);
+    assert.equal((await appsApi.readNamespacedStatefulSet({ name: 'dapr-scheduler-server', namespace: ns.name })).spec?.replicas, 3);
     const services = (await core.listNamespacedService({ namespace: ns.name })).items.map((s) => s.metadata?.name).sort();
-    assert.deepEqual(services, ['dapr-api', 'dapr-placement-server', 'dapr-sentry', 'dapr-sidecar-injector', 'dapr-webhook']);
+    assert.deepEqual(services, ['dapr-api', 'dapr-placement-server', 'dapr-scheduler-server', 'dapr-scheduler-server-a', 'dapr-sentry', 'dapr-sidecar-injector', 'dapr-webhook']);
     const accounts = (await core.listNamespacedServiceAccount({ namespace: ns.name })).items.map((s) => s.metadata?.name);
-    for (const sa of ['dapr-sentry', 'dapr-operator', 'dapr-placement', 'dapr-injector']) assert.ok(accounts.includes(sa), sa);
+    for (const sa of ['dapr-sentry', 'dapr-operator', 'dapr-placement', 'dapr-injector', 'dapr-scheduler']) assert.ok(accounts.includes(sa), sa);
     assert.ok(await core.readNamespacedSecret({ name: 'dapr-trust-bundle', namespace: ns.name }));
     assert.ok(await core.readNamespacedConfigMap({ name: 'dapr-trust-bundle', namespace: ns.name }));
     const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
@@ -121,12 +127,15 @@ describe('helm install, upgrade and uninstall against the real API server', () =
       assert.equal(crd.metadata?.annotations?.['helm.sh/resource-policy'], 'keep', name);
     }
     // The controller manager turns the workloads into pods (Pending: no kubelet); their specs were accepted.
-    const pods = await pollUntil('four control-plane pods', async () => {
+    const pods = await pollUntil('seven control-plane pods', async () => {
       const list = (await core.listNamespacedPod({ namespace: ns.name })).items;
-      return list.length >= 4 ? list : undefined;
+      return list.length >= 7 ? list : undefined;
     }, { timeoutMs: 30_000 });
     const planes = pods.map((p) => p.metadata?.annotations?.['dapr.io/control-plane']).sort();
-    assert.deepEqual(planes, ['injector', 'operator', 'placement', 'sentry']);
+    assert.deepEqual(planes, ['injector', 'operator', 'placement', 'scheduler', 'scheduler', 'scheduler', 'sentry']);
+    // Each scheduler replica claims its data volume (no provisioner binds it here: local-pod.ts gives it a directory).
+    const claims = (await core.listNamespacedPersistentVolumeClaim({ namespace: ns.name })).items.map((c) => c.metadata?.name).sort();
+    assert.deepEqual(claims, SCHEDULER_PODS.map((pod) => `dapr-scheduler-data-dir-${pod}`));
     const placementPod = pods.find((p) => p.metadata?.annotations?.['dapr.io/control-plane'] === 'placement');
     const token = placementPod?.spec?.volumes?.find((v) => v.name === 'dapr-identity-token')?.projected?.sources?.[0]?.serviceAccountToken;
     assert.equal(token?.audience, `spiffe://cluster.local/ns/${ns.name}/dapr-sentry`);
@@ -138,7 +147,7 @@ describe('helm install, upgrade and uninstall against the real API server', () =
     mkdirSync(logDir, { recursive: true });
     controlPlane = await startChartControlPlane({ kubeConfig: kc, namespace: ns.name, logDir });
     const started = controlPlane;
-    assert.deepEqual(started.pods.map((p) => p.pod.metadata?.annotations?.['dapr.io/control-plane']).sort(), ['injector', 'operator', 'placement', 'sentry']);
+    assert.deepEqual(started.pods.map((p) => p.pod.metadata?.annotations?.['dapr.io/control-plane']).sort(), ['injector', 'operator', 'placement', 'scheduler', 'scheduler', 'scheduler', 'sentry']);
     // Only addresses and ports differ from the installed container: placement's id is its pod name, sentry is dialled locally.
     const placement = started.pod('placement');
     assert.ok(placement.argv.includes(`--id=${placement.pod.metadata?.name}`), placement.argv.join(' '));
@@ -161,10 +170,11 @@ describe('helm install, upgrade and uninstall against the real API server', () =
     assert.equal(claims['kubernetes.io'].serviceaccount.name, 'dapr-placement');
     // The kubelet's part: the workloads count their pods ready.
     const appsApi = kc.makeApiClient(AppsV1Api);
-    await pollUntil('every control-plane workload 1/1 ready', async () => {
+    await pollUntil('every control-plane workload ready (1/1, the scheduler 3/3)', async () => {
       const deployments = await Promise.all(['dapr-sentry', 'dapr-operator', 'dapr-sidecar-injector'].map((name) => appsApi.readNamespacedDeployment({ name, namespace: ns.name })));
       const placementSet = await appsApi.readNamespacedStatefulSet({ name: 'dapr-placement-server', namespace: ns.name });
-      return [...deployments, placementSet].every((w) => w.status?.readyReplicas === 1) ? true : undefined;
+      const schedulerSet = await appsApi.readNamespacedStatefulSet({ name: 'dapr-scheduler-server', namespace: ns.name });
+      return [...deployments, placementSet].every((w) => w.status?.readyReplicas === 1) && schedulerSet.status?.readyReplicas === 3 ? true : undefined;
     }, { timeoutMs: 30_000 });
     // The operator patched the trust anchors into the chart's ValidatingWebhookConfiguration (it may not create one).
     const anchors = (await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ name: 'dapr-trust-bundle', namespace: ns.name })).data?.['ca.crt'] ?? '';
@@ -216,11 +226,95 @@ describe('helm install, upgrade and uninstall against the real API server', () =
     const arg = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
     assert.equal(arg('--sentry-address'), `dapr-sentry.${ns.name}.svc.cluster.local:443`);
     assert.equal(arg('--control-plane-address'), `dapr-api.${ns.name}.svc.cluster.local:443`);
+    assert.equal(arg('--scheduler-host-address'), `dapr-scheduler-server-a.${ns.name}.svc.cluster.local:443`);
     assert.equal(daprd?.image, 'ghcr.io/dapr/daprd:1.17.5');
     // The injector ran with a service-account token mounted where a pod has it, so (as upstream) sidecars get theirs.
     assert.ok(pod.spec?.volumes?.some((v) => v.name === 'dapr-identity-token'), 'the sidecar token volume');
     const forgotten = await pollUntil('a pod of Deployment forgotten', async () => (await core.listNamespacedPod({ namespace: missed.name, labelSelector: 'app=forgotten' })).items[0], { timeoutMs: 30_000 });
     assert.deepEqual(forgotten.spec?.containers.map((c) => c.name), ['app'], 'outside the webhook namespaceSelector: no sidecar');
+  });
+
+  test('the scheduler: three replicas ready as one etcd quorum, with its SVID from sentry, share the jobs a sidecar schedules', async () => {
+    const started = controlPlane;
+    assert.ok(started, 'the control plane runs');
+    const replicas = started.replicas('scheduler');
+    assert.deepEqual(replicas.map((r) => r.name), SCHEDULER_PODS);
+    const logs = (): string => replicas.map((r) => `--- ${r.name} (tail) ---\n${r.logs().slice(-3000)}`).join('\n');
+    const explain = (err: unknown): never => {
+      throw new Error(`${(err as Error).message}\n${logs()}`, { cause: err });
+    };
+    // Every replica answered /readyz (startChartControlPlane waited for it) and is one member of one etcd cluster,
+    // named by its pod and reached at its own peer address (the chart's per-pod DNS name, made local).
+    const etcd = async <T>(replica: (typeof replicas)[number], path: string): Promise<T> => {
+      const response = await fetch(`http://127.0.0.1:${replica.ports.get(2379)}${path}`, { method: 'POST', body: '{}', signal: AbortSignal.timeout(5000) });
+      assert.equal(response.status, 200, `${replica.name} etcd ${path}`);
+      return (await response.json()) as T;
+    };
+    const peerUrl = (replica: (typeof replicas)[number]): string => `http://127.0.0.1:${replica.ports.get(2380)}`;
+    const statuses = await Promise.all(replicas.map((r) => etcd<{ leader: string; header: { member_id: string } }>(r, '/v3/maintenance/status'))).catch(explain);
+    const memberIds = statuses.map((st) => st.header.member_id);
+    assert.equal(new Set(memberIds).size, 3, `three members: ${memberIds.join(', ')}`);
+    assert.ok(memberIds.includes(statuses[0]?.leader ?? ''), `the leader ${statuses[0]?.leader} is a member`);
+    assert.ok(statuses.every((st) => st.leader === statuses[0]?.leader), `one leader for all: ${statuses.map((st) => st.leader).join(', ')}`);
+    for (const replica of replicas) {
+      const { members } = await etcd<{ members: { name: string; peerURLs: string[] }[] }>(replica, '/v3/cluster/member/list');
+      assert.deepEqual(
+        members.map((m) => [m.name, m.peerURLs]).sort(),
+        replicas.map((r) => [r.name, [peerUrl(r)]]),
+        `${replica.name}: the members of --etcd-initial-cluster`,
+      );
+    }
+    // A sidecar's view: the orders pod's identity from sentry, with the projected token daprd would present.
+    const core = kc.makeApiClient(CoreV1Api);
+    const anchors = (await core.readNamespacedConfigMap({ name: 'dapr-trust-bundle', namespace: ns.name })).data?.['ca.crt'] ?? '';
+    const orders = (await core.listNamespacedPod({ namespace: apps.name, labelSelector: 'app=orders' })).items[0];
+    assert.ok(orders, 'the orders pod');
+    const identity = await workloadIdentity({
+      kubeConfig: kc,
+      pod: orders,
+      appId: 'orders',
+      sentryAddress: `127.0.0.1:${started.pod('sentry').ports.get(50001)}`,
+      sentryId: `spiffe://cluster.local/ns/${ns.name}/dapr-sentry`,
+      trustAnchorsPem: anchors,
+    });
+    assert.match(new X509Certificate(identity.certificateChainPem).subjectAltName ?? '', new RegExp(`URI:spiffe://public/ns/${apps.name}/orders`));
+    // Each replica serves the scheduler's SVID, which sentry's issuer (the chart's dapr-trust-bundle Secret) signed.
+    const issuerPem = Buffer.from((await core.readNamespacedSecret({ name: 'dapr-trust-bundle', namespace: ns.name })).data?.['issuer.crt'] ?? '', 'base64').toString('utf8');
+    const issuer = new X509Certificate(issuerPem);
+    const schedulerId = `spiffe://cluster.local/ns/${ns.name}/dapr-scheduler`;
+    const apiAddress = (replica: (typeof replicas)[number]): string => `127.0.0.1:${replica.ports.get(50006)}`;
+    for (const replica of replicas) {
+      const served = await servedCertificate('127.0.0.1', replica.ports.get(50006) ?? 0, anchors, identity).catch(explain);
+      // One URI SAN, the SPIFFE ID, and (as upstream's sentry gives the scheduler) the peers' DNS names.
+      const sans = (served.subjectAltName ?? '').split(', ');
+      assert.deepEqual(sans.filter((san) => san.startsWith('URI:')), [`URI:${schedulerId}`], replica.name);
+      assert.deepEqual(sans.filter((san) => san.startsWith('DNS:')).sort(), SCHEDULER_PODS.map((pod) => `DNS:${pod}.dapr-scheduler-server.${ns.name}.svc.cluster.local`), replica.name);
+      assert.ok(served.checkIssued(issuer) && served.verify(issuer.publicKey), `${replica.name}: its SVID is signed by sentry's issuer`);
+    }
+    const [first, second, third] = replicas.map((r) => schedulerClient(apiAddress(r), anchors, identity, schedulerId)) as [Client, Client, Client];
+    try {
+      // WatchHosts: every replica, at its pod IP (status.podIP) and --port, as sidecars would dial them.
+      const hosts = await watchHostsUntil(second, (h) => h.length === 3, 30_000).catch(explain);
+      assert.deepEqual([...hosts].sort(), replicas.map(apiAddress).sort());
+      // A job scheduled through one replica is read back through another: they share it through etcd.
+      const metadata = { app_id: 'orders', namespace: apps.name, target: { job: {} } };
+      const dueTime = new Date(Date.now() + 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const data = { type_url: 'type.googleapis.com/google.protobuf.StringValue', value: Buffer.from('chart install') };
+      await unary(first, 'ScheduleJob', { name: 'chart-check', job: { due_time: dueTime, data }, metadata, overwrite: false }).catch(explain);
+      const { job } = await unary<{ job: { due_time: string; data: { type_url: string; value: Buffer } } }>(third, 'GetJob', { name: 'chart-check', metadata }).catch(explain);
+      assert.equal(job.due_time, dueTime);
+      assert.equal(job.data.type_url, data.type_url);
+      assert.equal(Buffer.from(job.data.value).toString('utf8'), 'chart install');
+      // Authorized by SPIFFE ID: the orders identity cannot act for another app.
+      const refused = await unary(second, 'GetJob', { name: 'chart-check', metadata: { ...metadata, app_id: 'payments' } }).then(
+        () => undefined,
+        (err: unknown) => err as ServiceError,
+      );
+      assert.equal(refused?.code, grpcStatus.PERMISSION_DENIED, `another app id: ${refused?.details}`);
+      await unary(second, 'DeleteJob', { name: 'chart-check', metadata });
+    } finally {
+      for (const client of [first, second, third]) client.close();
+    }
   });
 
   test('tsdapr status reads the install: replicas, trust anchors, placement leader, components, missed injections', async () => {
@@ -229,11 +323,12 @@ describe('helm install, upgrade and uninstall against the real API server', () =
     const status = JSON.parse(await tsdaprStatus(ns.name, ['-o', 'json'])) as StatusJson;
     for (const workload of status.workloads) {
       assert.ok(workload.found, workload.name);
-      assert.equal(workload.replicas, 1, workload.name);
-      assert.equal(workload.ready, 1, workload.name);
+      assert.equal(workload.replicas, DEFAULT_REPLICAS[workload.service], workload.name);
+      assert.equal(workload.ready, DEFAULT_REPLICAS[workload.service], workload.name);
       assert.equal(workload.version, 'edge', workload.name);
     }
-    assert.deepEqual(status.workloads.map((w) => w.service).sort(), ['injector', 'operator', 'placement', 'sentry']);
+    assert.deepEqual(status.workloads.map((w) => w.service).sort(), ['injector', 'operator', 'placement', 'scheduler', 'sentry']);
+    assert.equal(status.workloads.find((w) => w.service === 'scheduler')?.quorum, 2, 'the etcd quorum of three members');
     assert.equal(status.trust.anchors.length, 1, JSON.stringify(status.trust));
     const anchor = status.trust.anchors[0];
     assert.ok(anchor && anchor.daysLeft > 300 && !anchor.warning && !anchor.expired, JSON.stringify(anchor));
@@ -261,8 +356,8 @@ describe('helm install, upgrade and uninstall against the real API server', () =
     const appsApi = kc.makeApiClient(AppsV1Api);
     await pollUntil('no control-plane workload ready', async () => {
       const deployments = await Promise.all(['dapr-sentry', 'dapr-operator', 'dapr-sidecar-injector'].map((name) => appsApi.readNamespacedDeployment({ name, namespace: ns.name })));
-      const placementSet = await appsApi.readNamespacedStatefulSet({ name: 'dapr-placement-server', namespace: ns.name });
-      return [...deployments, placementSet].every((w) => !w.status?.readyReplicas) ? true : undefined;
+      const sets = await Promise.all(['dapr-placement-server', 'dapr-scheduler-server'].map((name) => appsApi.readNamespacedStatefulSet({ name, namespace: ns.name })));
+      return [...deployments, ...sets].every((w) => !w.status?.readyReplicas) ? true : undefined;
     }, { timeoutMs: 30_000 });
     const webhook = await kc.makeApiClient(AdmissionregistrationV1Api).readMutatingWebhookConfiguration({ name: 'dapr-sidecar-injector' });
     assert.equal(webhook.webhooks?.[0]?.clientConfig.service?.port, 443);
@@ -283,7 +378,7 @@ describe('helm install, upgrade and uninstall against the real API server', () =
       plural: 'components',
       body: { apiVersion: 'dapr.io/v1alpha1', kind: 'Component', metadata: { name: 'statestore' }, spec: { type: 'state.in-memory', version: 'v1', metadata: [] } },
     });
-    const file = valuesFile({ ...values(), global: { ...SCHEDULER_OFF, ha: { enabled: true } }, dapr_sentry: { logLevel: 'debug' } });
+    const file = valuesFile({ ...values(), global: { ha: { enabled: true } }, dapr_sentry: { logLevel: 'debug' } });
     try {
       await helmOk(['upgrade', RELEASE, chartCopy, '--namespace', ns.name, '--kubeconfig', kubeconfigPath, '-f', file.path, '--timeout', '2m']);
     } finally {
@@ -296,7 +391,9 @@ describe('helm install, upgrade and uninstall against the real API server', () =
     assert.ok(sentry.spec?.template.spec?.affinity?.podAntiAffinity, 'anti-affinity in HA');
     assert.equal((await apps.readNamespacedStatefulSet({ name: 'dapr-placement-server', namespace: ns.name })).spec?.replicas, 3);
     const pdbs = (await kc.makeApiClient(PolicyV1Api).listNamespacedPodDisruptionBudget({ namespace: ns.name })).items.map((p) => p.metadata?.name).sort();
-    assert.deepEqual(pdbs, ['dapr-operator-disruption-budget', 'dapr-placement-server-disruption-budget', 'dapr-sentry-budget', 'dapr-sidecar-injector-disruption-budget']);
+    assert.deepEqual(pdbs, ['dapr-operator-disruption-budget', 'dapr-placement-server-disruption-budget', 'dapr-scheduler-server-disruption-budget', 'dapr-sentry-budget', 'dapr-sidecar-injector-disruption-budget']);
+    // The scheduler's replicas are its etcd members, fixed at install: HA does not change them.
+    assert.equal((await apps.readNamespacedStatefulSet({ name: 'dapr-scheduler-server', namespace: ns.name })).spec?.replicas, 3);
     const crd = await kc.makeApiClient(ApiextensionsV1Api).readCustomResourceDefinition({ name: 'components.dapr.io' });
     const spec = crd.spec.versions[0]?.schema?.openAPIV3Schema?.properties?.spec;
     assert.equal(spec?.properties?.version?.description, UPGRADED_DESCRIPTION, 'helm upgrade changed the CRD schema');
@@ -315,6 +412,9 @@ describe('helm install, upgrade and uninstall against the real API server', () =
     assert.deepEqual((await apps.listNamespacedDeployment({ namespace: ns.name })).items.map((d) => d.metadata?.name), []);
     assert.deepEqual((await apps.listNamespacedStatefulSet({ namespace: ns.name })).items.map((d) => d.metadata?.name), []);
     assert.deepEqual((await core.listNamespacedService({ namespace: ns.name })).items.map((d) => d.metadata?.name), []);
+    // As upstream: the scheduler's data volumes outlive the release (a StatefulSet's claims are retained).
+    const claims = (await core.listNamespacedPersistentVolumeClaim({ namespace: ns.name })).items.map((c) => c.metadata?.name).sort();
+    assert.deepEqual(claims, SCHEDULER_PODS.map((pod) => `dapr-scheduler-data-dir-${pod}`));
     const leftSecrets = (await core.listNamespacedSecret({ namespace: ns.name })).items.map((s) => s.metadata?.name);
     assert.ok(!leftSecrets.includes('dapr-trust-bundle'), 'trust bundle Secret removed');
     const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
@@ -404,7 +504,7 @@ describe('HA: every replica the chart asks for runs, and placement elects one le
 });
 
 interface StatusJson {
-  workloads: { service: string; name: string; found: boolean; replicas: number; ready: number; version: string }[];
+  workloads: { service: string; name: string; found: boolean; replicas: number; ready: number; version: string; quorum?: number }[];
   trust: { anchors: { daysLeft: number; warning: boolean; expired: boolean }[]; issuer?: { warning: boolean } };
   placement: { leader?: string };
   components?: { namespace: string; components: { name: string; type: string }[] }[];

@@ -1,11 +1,11 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Container, type V1Pod } from '@kubernetes/client-node';
-import { pollUntil, probe, repoRoot, startProcess, type ManagedProcess } from '@tsdapr/e2e-harness';
-import { containerArgv, containerEnv, mountPlan, runtimeSettings, type ContainerRuntimeSettings, type MountPlan, type PortMap, type VolumeSource } from './pod-process.js';
+import { binaryPath, pollUntil, probe, repoRoot, startProcess, type ManagedProcess } from '@tsdapr/e2e-harness';
+import { containerArgv, containerEnv, LOCAL_POD_IP, mountPlan, runtimeSettings, type ContainerRuntimeSettings, type MountPlan, type PortMap, type VolumeSource } from './pod-process.js';
 
 /**
  * A control-plane pod of the installed chart run as a local process, doing
@@ -27,6 +27,16 @@ import { containerArgv, containerEnv, mountPlan, runtimeSettings, type Container
  *   unless the pod names another, and only the pod's environment (`env -i`):
  *   no kubeconfig of the test leaks in, so each service talks to the API
  *   server as its own ServiceAccount, through the chart's RBAC;
+ * - the image's etcd (Dockerfile: /usr/local/bin/etcd, which the scheduler
+ *   runs as `etcd` from the PATH) is the one the tests build: its directory
+ *   is bind-mounted read-only under /run/tsdapr-image and put first on the
+ *   image's PATH, since /usr/local/bin cannot gain a file without changing
+ *   the host;
+ * - the pod's IP is 127.0.0.1 (status.podIP in its env), since all local
+ *   pods share the test's network namespace; it is not written to the pod's
+ *   status (the endpoint controllers refuse loopback addresses);
+ * - a PersistentVolumeClaim is a fresh directory (no provisioner binds the
+ *   claim here), owned by the pod's fsGroup as the kubelet makes it;
  * - once its readiness probe answers 200 the pod's status is set Ready, as
  *   the kubelet would, so that the workload's readyReplicas count it; once
  *   stopped, not ready again.
@@ -35,6 +45,8 @@ import { containerArgv, containerEnv, mountPlan, runtimeSettings, type Container
 /** The image's ENV and USER (Dockerfile). */
 const IMAGE_ENV = { NODE_ENV: 'production', PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
 const IMAGE_USER = { uid: 65532, gid: 65532 };
+/** Where the image's own programs (etcd) are mounted in a local pod, first on its PATH. */
+const IMAGE_BIN = '/run/tsdapr-image/bin';
 
 export interface RunningPod {
   readonly name: string;
@@ -105,7 +117,9 @@ export interface StartLocalPodOptions {
 }
 
 export async function startLocalPod(options: StartLocalPodOptions): Promise<RunningPod> {
-  const { pod, ports } = options;
+  const { ports } = options;
+  // The kubelet's first step: the pod's sandbox and its IP.
+  const pod: V1Pod = { ...options.pod, status: { ...options.pod.status, podIP: LOCAL_POD_IP, podIPs: [{ ip: LOCAL_POD_IP }] } };
   const name = pod.metadata?.name ?? '';
   const container = pod.spec?.containers[0];
   if (!container) throw new Error(`pod ${name} has no container`);
@@ -123,8 +137,8 @@ export async function startLocalPod(options: StartLocalPodOptions): Promise<Runn
   };
   try {
     const runtime = runtimeSettings(pod, container, IMAGE_USER);
-    const mounts = await materializeVolumes(options.kubeConfig, pod, mountPlan(pod, container), dir);
-    const env = containerEnv({ pod, container, addresses: options.addresses, apiServer: options.apiServer, imageEnv: IMAGE_ENV });
+    const mounts = [...(await materializeVolumes(options.kubeConfig, pod, mountPlan(pod, container), dir)), { source: dirname(binaryPath('etcd')), mountPath: IMAGE_BIN, readOnly: true }];
+    const env = containerEnv({ pod, container, addresses: options.addresses, apiServer: options.apiServer, imageEnv: { ...IMAGE_ENV, PATH: `${IMAGE_BIN}:${IMAGE_ENV.PATH}` } });
     const argv = containerArgv({ container, env, addresses: options.addresses, ports });
     // The image runs `node` from its WORKDIR, which holds the workspace layout: here the repository.
     const [command, ...args] = argv;
@@ -187,6 +201,12 @@ async function materializeVolumes(kc: KubeConfig, pod: V1Pod, plan: readonly Mou
     // The kubelet's modes: an emptyDir anyone may write, volume files 0644 in 0755 directories.
     await mkdir(source, { recursive: true, mode: 0o755 });
     if (mount.sources.some((s) => s.kind === 'emptyDir')) await chmod(source, 0o777);
+    const fsGroup = pod.spec?.securityContext?.fsGroup;
+    if (mount.sources.some((s) => s.kind === 'persistentVolumeClaim') && fsGroup !== undefined) {
+      // A new volume's root is root's; the kubelet gives it to the fsGroup (group rwx, setgid).
+      await chown(source, 0, fsGroup);
+      await chmod(source, 0o2775);
+    }
     for (const volumeSource of mount.sources) await writeVolumeSource(kc, pod, volumeSource, source);
     mounts.push({ source, mountPath: mount.mountPath, readOnly: mount.readOnly });
   }
@@ -209,6 +229,7 @@ async function writeVolumeSource(kc: KubeConfig, pod: V1Pod, source: VolumeSourc
   };
   switch (source.kind) {
     case 'emptyDir':
+    case 'persistentVolumeClaim':
       return;
     case 'downwardAPI':
       return write(source.path, source.value);

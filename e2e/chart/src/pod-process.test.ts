@@ -57,6 +57,42 @@ describe('in-cluster addresses to local ones', () => {
   });
 });
 
+describe('a headless Service: each StatefulSet pod by its own name', () => {
+  const schedulerContainer: V1Container = { name: 'dapr-scheduler-server', ports: [{ name: 'api', containerPort: 50006 }, { name: 'etcd-peer', containerPort: 2380 }] };
+  const replica = (i: number): LocalPod => ({
+    pod: pod(`dapr-scheduler-server-${i}`, 'dapr-scheduler-server', schedulerContainer, { hostname: `dapr-scheduler-server-${i}`, subdomain: 'dapr-scheduler-server' }),
+    container: schedulerContainer,
+    ports: new Map([[50006, 44000 + i], [2380, 45000 + i]]),
+  });
+  const headless: V1Service = { metadata: { name: 'dapr-scheduler-server', namespace: NS }, spec: { clusterIP: 'None', selector: { app: 'dapr-scheduler-server' }, ports: [{ port: 50006, targetPort: 50006 }, { port: 2380, targetPort: 2380 }] } };
+  const map = clusterAddressMap({ services: [headless, service('dapr-scheduler-server-a', 'dapr-scheduler-server', [{ port: 443, targetPort: 50006 }])], pods: [0, 1, 2].map(replica), clusterDomain: 'cluster.local', apiServer: API_SERVER });
+
+  test('every replica under every form of its name, to its own port', () => {
+    assert.equal(map.get('dapr-scheduler-server-0.dapr-scheduler-server.dapr-system.svc.cluster.local:2380'), '127.0.0.1:45000');
+    assert.equal(map.get('dapr-scheduler-server-2.dapr-scheduler-server.dapr-system.svc.cluster.local:2380'), '127.0.0.1:45002');
+    assert.equal(map.get('dapr-scheduler-server-1.dapr-scheduler-server.dapr-system.svc:50006'), '127.0.0.1:44001');
+    assert.equal(map.get('dapr-scheduler-server-1.dapr-scheduler-server:2380'), '127.0.0.1:45001');
+  });
+
+  test('the Services themselves reach the first replica, as before', () => {
+    assert.equal(map.get('dapr-scheduler-server-a.dapr-system.svc.cluster.local:443'), '127.0.0.1:44000');
+    assert.equal(map.get('dapr-scheduler-server.dapr-system.svc:2380'), '127.0.0.1:45000');
+  });
+
+  test('the etcd initial cluster of the chart becomes the local peer URLs', () => {
+    const members = [0, 1, 2].map((i) => `dapr-scheduler-server-${i}=http://dapr-scheduler-server-${i}.dapr-scheduler-server.dapr-system.svc.cluster.local:2380`).join(',');
+    assert.equal(
+      rewriteAddresses(`--etcd-initial-cluster=${members}`, map),
+      '--etcd-initial-cluster=dapr-scheduler-server-0=http://127.0.0.1:45000,dapr-scheduler-server-1=http://127.0.0.1:45001,dapr-scheduler-server-2=http://127.0.0.1:45002',
+    );
+  });
+
+  test('a pod without the Service as its subdomain has no name under it', () => {
+    const other = clusterAddressMap({ services: [headless], pods: [{ ...replica(0), pod: pod('dapr-scheduler-server-0', 'dapr-scheduler-server', schedulerContainer) }], clusterDomain: 'cluster.local', apiServer: API_SERVER });
+    assert.equal(other.get('dapr-scheduler-server-0.dapr-scheduler-server.dapr-system.svc:2380'), undefined);
+  });
+});
+
 describe('container ports to local ones', () => {
   test('only port flags whose value is a container port change', () => {
     assert.deepEqual(
@@ -116,6 +152,13 @@ describe('a container as a local process', () => {
     ]);
   });
 
+  test('status.podIP is the IP the pod was given, and refused before it has one', () => {
+    const c: V1Container = { name: 'x', env: [{ name: 'DAPR_HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }] };
+    const withIp: V1Pod = { ...pod('p', 'x', c), status: { podIP: '127.0.0.1' } };
+    assert.equal(containerEnv({ pod: withIp, container: c, addresses, apiServer: API_SERVER }).get('DAPR_HOST_IP'), '127.0.0.1');
+    assert.throws(() => containerEnv({ pod: pod('p', 'x', c), container: c, addresses, apiServer: API_SERVER }), (err: unknown) => err instanceof PodProcessError && err.code === 'unsupported_env');
+  });
+
   test('env from a Secret is refused with a message, not passed empty', () => {
     const c: V1Container = { name: 'x', env: [{ name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] };
     assert.throws(() => containerEnv({ pod: pod('p', 'x', c), container: c, addresses, apiServer: API_SERVER }), (err: unknown) => err instanceof PodProcessError && err.code === 'unsupported_env');
@@ -171,6 +214,12 @@ describe('mounted volumes', () => {
         ],
       },
     ]);
+  });
+
+  test('a StatefulSet claim is a volume of its own', () => {
+    const data: V1Container = { name: 'x', volumeMounts: [{ name: 'data', mountPath: '/var/run/data' }] };
+    const claimed = pod('p-0', 'x', data, { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data-p-0' } }] });
+    assert.deepEqual(mountPlan(claimed, data), [{ volume: 'data', mountPath: '/var/run/data', readOnly: false, sources: [{ kind: 'persistentVolumeClaim', claimName: 'data-p-0' }] }]);
   });
 
   test('a volume kind that cannot run locally is refused', () => {

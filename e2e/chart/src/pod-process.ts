@@ -7,10 +7,16 @@ import type { V1Container, V1EnvVar, V1Pod, V1Service, V1Volume } from '@kuberne
  * Only addresses and ports change: an in-cluster Service address
  * (`dapr-sentry.<ns>.svc.cluster.local:443`) becomes the 127.0.0.1 port of the
  * local process behind it, and a container port (`--port=50001`) becomes a
- * free local port, because the four services share one network namespace
- * here. Mounted files keep their paths: they are bind-mounted at the pod's
+ * free local port, because the services share one network namespace here
+ * (every pod's IP is 127.0.0.1). A StatefulSet pod's own DNS name under its
+ * headless Service (`dapr-scheduler-server-0.dapr-scheduler-server.<ns>.svc
+ * .cluster.local:2380`, the scheduler's etcd peers) becomes that pod's local
+ * port. Mounted files keep their paths: they are bind-mounted at the pod's
  * mount paths (see local-pod.ts), so every other flag stays as the chart has it.
  */
+
+/** The IP every local pod has: they share the test's network namespace. */
+export const LOCAL_POD_IP = '127.0.0.1';
 
 /** containerPort → the local port standing in for it, for one process. */
 export type PortMap = ReadonlyMap<number, number>;
@@ -35,7 +41,11 @@ export class PodProcessError extends Error {
  * In-cluster address (`host:port`) → `127.0.0.1:<local port>`, for every port
  * of every Service whose selector matches a local pod, under every name a pod
  * resolves it by (`name`, `name.ns`, `name.ns.svc`, `name.ns.svc.<domain>`);
- * plus the API server as `kubernetes.default.svc`.
+ * for a headless Service also each matching pod's own name
+ * (`<hostname>.<subdomain>` and the same longer forms: the pod's
+ * spec.hostname and spec.subdomain, which a StatefulSet sets to the pod name
+ * and its serviceName) to that pod's port; plus the API server as
+ * `kubernetes.default.svc`.
  */
 export function clusterAddressMap(input: {
   readonly services: readonly V1Service[];
@@ -54,11 +64,25 @@ export function clusterAddressMap(input: {
     if (!selector || Object.keys(selector).length === 0) continue;
     const local = input.pods.find((p) => p.pod.metadata?.namespace === namespace && matchesSelector(p.pod.metadata?.labels ?? {}, selector));
     if (!local) continue;
+    const serviceName = service.metadata?.name ?? '';
+    const target = (pod: LocalPod, port: { port: number; targetPort?: number | string }): string | undefined => {
+      const containerPort = resolveTargetPort(pod.container, port.targetPort ?? port.port);
+      const localPort = containerPort === undefined ? undefined : pod.ports.get(containerPort);
+      return localPort === undefined ? undefined : `${LOCAL_POD_IP}:${localPort}`;
+    };
     for (const port of service.spec?.ports ?? []) {
-      const containerPort = resolveTargetPort(local.container, port.targetPort ?? port.port);
-      const localPort = containerPort === undefined ? undefined : local.ports.get(containerPort);
-      if (localPort === undefined) continue;
-      add(service.metadata?.name ?? '', namespace, port.port, `127.0.0.1:${localPort}`);
+      const address = target(local, port);
+      if (address !== undefined) add(serviceName, namespace, port.port, address);
+    }
+    if (service.spec?.clusterIP !== 'None') continue;
+    // Headless: one DNS name per pod that names this Service as its subdomain.
+    for (const pod of input.pods) {
+      const spec = pod.pod.spec;
+      if (pod.pod.metadata?.namespace !== namespace || spec?.subdomain !== serviceName || !spec.hostname || !matchesSelector(pod.pod.metadata.labels ?? {}, selector)) continue;
+      for (const port of service.spec.ports ?? []) {
+        const address = target(pod, port);
+        if (address !== undefined) add(`${spec.hostname}.${serviceName}`, namespace, port.port, address);
+      }
     }
   }
   return addresses;
@@ -133,6 +157,13 @@ export function podField(pod: V1Pod, fieldPath: string): string {
       return pod.spec?.serviceAccountName ?? '';
     case 'spec.nodeName':
       return pod.spec?.nodeName ?? '';
+    case 'status.podIP':
+    case 'status.podIPs': {
+      // The kubelet's value once the pod's sandbox has its network (local-pod.ts gives it before the start).
+      const ip = pod.status?.podIP;
+      if (!ip) throw new PodProcessError('unsupported_env', `downward-API field ${fieldPath}: pod ${pod.metadata?.name} has no IP yet`);
+      return fieldPath === 'status.podIP' ? ip : (pod.status?.podIPs ?? [{ ip }]).map((p) => p.ip).join(',');
+    }
     default:
       throw new PodProcessError('unsupported_env', `downward-API field ${fieldPath} has no local value`);
   }
@@ -175,6 +206,8 @@ export function containerArgv(input: { readonly container: V1Container; readonly
 /** Where a mounted volume's files come from. */
 export type VolumeSource =
   | { readonly kind: 'emptyDir' }
+  /** A fresh local directory, kept while the local pod runs (no provisioner binds the claim). */
+  | { readonly kind: 'persistentVolumeClaim'; readonly claimName: string }
   | { readonly kind: 'configMap'; readonly name: string; readonly items?: readonly { key: string; path: string }[] }
   | { readonly kind: 'secret'; readonly name: string; readonly items?: readonly { key: string; path: string }[] }
   | { readonly kind: 'serviceAccountToken'; readonly path: string; readonly audience: string | undefined; readonly expirationSeconds: number }
@@ -202,6 +235,7 @@ export function mountPlan(pod: V1Pod, container: V1Container): MountPlan[] {
 function volumeSources(volume: V1Volume, pod: V1Pod): VolumeSource[] {
   const items = (list: { key: string; path: string }[] | undefined): { items?: { key: string; path: string }[] } => (list ? { items: list.map(({ key, path }) => ({ key, path })) } : {});
   if (volume.emptyDir) return [{ kind: 'emptyDir' }];
+  if (volume.persistentVolumeClaim) return [{ kind: 'persistentVolumeClaim', claimName: volume.persistentVolumeClaim.claimName }];
   if (volume.configMap) return [{ kind: 'configMap', name: volume.configMap.name ?? '', ...items(volume.configMap.items) }];
   if (volume.secret) return [{ kind: 'secret', name: volume.secret.secretName ?? '', ...items(volume.secret.items) }];
   if (volume.projected) {
@@ -221,7 +255,7 @@ function volumeSources(volume: V1Volume, pod: V1Pod): VolumeSource[] {
       throw new PodProcessError('unsupported_volume', `volume ${volume.name}: a projected source of an unknown kind`);
     });
   }
-  throw new PodProcessError('unsupported_volume', `volume ${volume.name}: only emptyDir, configMap, secret and projected volumes run locally`);
+  throw new PodProcessError('unsupported_volume', `volume ${volume.name}: only emptyDir, persistentVolumeClaim, configMap, secret and projected volumes run locally`);
 }
 
 /** Who the container runs as and whether its root file system is read-only, as the runtime decides. */
