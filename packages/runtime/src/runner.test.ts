@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runAll, sleep, untilAborted, type Runner } from './runner.js';
+import { runAll, settleWithin, sleep, untilAborted, type Runner } from './runner.js';
 
 test('runAll stops the others when one returns', async () => {
   const stopped: string[] = [];
@@ -64,4 +64,19 @@ test('a group of 12 runners, each listening twice to the signal, raises no MaxLi
   } finally {
     process.off('warning', onWarning);
   }
+});
+
+test('settleWithin returns when the work settles, or at the bound when it never does, and ignores its failure', { timeout: 5000 }, async () => {
+  const never = new Promise<void>(() => undefined);
+  const started = performance.now();
+  await settleWithin(never, 50);
+  assert.ok(performance.now() - started >= 45, 'waited for the bound');
+  let settled = false;
+  await settleWithin(
+    Promise.reject(new Error('peer gone')).finally(() => {
+      settled = true;
+    }),
+    60_000,
+  );
+  assert.equal(settled, true, 'returned once the work failed, long before the bound');
 });

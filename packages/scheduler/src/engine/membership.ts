@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Etcd3, Lease, Watcher } from 'etcd3';
-import { errorMessage, sleep, type Logger, type Runner } from '@tsdapr/runtime';
+import { errorMessage, settleWithin, sleep, type Logger, type Runner } from '@tsdapr/runtime';
 
 export interface Member {
   readonly id: string;
@@ -129,13 +129,15 @@ export function membership(options: MembershipOptions): Runner {
       } catch (err) {
         if (!signal.aborted) log.warn({ reason: errorMessage(err) }, 'joining the scheduler replicas failed; retrying');
       } finally {
-        await watcher?.cancel().catch(() => undefined);
+        // Bounded: on shutdown etcd (embedded, stopping too) may already be gone.
+        if (watcher) await settleWithin(watcher.cancel(), 1000);
         const ending = lease;
         lease = undefined;
         records = new Map();
         evaluate();
         // On shutdown, give the key up at once so the others take over without waiting for the TTL.
-        if (ending) await (signal.aborted ? ending.revoke().catch(() => undefined) : Promise.resolve(ending.release()));
+        if (ending && signal.aborted) await settleWithin(ending.revoke(), 1000);
+        else ending?.release();
       }
       if (!signal.aborted) await sleep(500, signal);
     }

@@ -1,5 +1,5 @@
 import type { Etcd3, Watcher } from 'etcd3';
-import { errorMessage, sleep, type Logger, type Runner } from '@tsdapr/runtime';
+import { errorMessage, settleWithin, sleep, untilAborted, type Logger, type Runner } from '@tsdapr/runtime';
 import type { TickState } from '../core/job-model.js';
 import { jobType, userNameOf } from '../core/job-names.js';
 import { parseSchedule, type Schedule } from '../core/schedule.js';
@@ -312,7 +312,8 @@ export function createTriggerEngine(options: TriggerEngineOptions): TriggerEngin
     try {
       while (!signal.aborted) {
         try {
-          await scanOnce();
+          // A read in flight at shutdown is left to the closing client, not waited for.
+          await Promise.race([scanOnce(), untilAborted(signal)]);
         } catch (err) {
           logger.warn({ reason: errorMessage(err) }, 'reading due jobs from etcd failed; retrying');
           await sleep(1000, signal);
@@ -333,7 +334,7 @@ export function createTriggerEngine(options: TriggerEngineOptions): TriggerEngin
     } finally {
       signal.removeEventListener('abort', onAbort);
       if (timer) clearTimeout(timer);
-      await watcher.cancel().catch(() => undefined);
+      await settleWithin(watcher.cancel(), 1000);
     }
   };
 
