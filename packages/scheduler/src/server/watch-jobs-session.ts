@@ -20,7 +20,7 @@ export interface WatchJobsRequest {
 export interface WatchJobsResponse {
   readonly name: string;
   readonly id: string;
-  readonly data: ProtoAny;
+  readonly data?: ProtoAny;
   readonly metadata: ProtoMetadata;
 }
 
@@ -104,7 +104,8 @@ export function openWatchJobsSession(options: WatchJobsSessionOptions): () => vo
     const id = String(nextId++);
     const outcome = new Promise<TriggerOutcome>((resolve) => inFlight.set(id, resolve));
     try {
-      call.write({ name: trigger.name, id, data: anyToProto(trigger.data), metadata: metadataToProto(trigger.metadata) });
+      // A job without data sends none (not an empty Any), as upstream.
+      call.write({ name: trigger.name, id, ...(trigger.data ? { data: anyToProto(trigger.data) } : {}), metadata: metadataToProto(trigger.metadata) });
     } catch (err) {
       metrics.sidecarError('send_failed');
       log.debug({ reason: errorMessage(err) }, 'sending a trigger failed');

@@ -134,7 +134,14 @@ export class JobStore {
   async commit(composed: string, loaded: LoadedJob, next: StateRecord | undefined): Promise<CommitResult> {
     const txn = this.client.if(this.stateKey(composed), 'Mod', '==', loaded.stateModRevision);
     const result = next
-      ? await txn.then(this.client.delete().key(loaded.state.dueKey), this.client.put(this.stateKey(composed)).value(encodeState(next)), this.client.put(next.dueKey).value(next.uid)).commit()
+      ? await txn
+          .then(
+            // A retry with a 0 s interval keeps its due key: etcd refuses a delete and a put of one key in one transaction.
+            ...(next.dueKey === loaded.state.dueKey ? [] : [this.client.delete().key(loaded.state.dueKey)]),
+            this.client.put(this.stateKey(composed)).value(encodeState(next)),
+            this.client.put(next.dueKey).value(next.uid),
+          )
+          .commit()
       : await txn
           .then(this.client.delete().key(loaded.state.dueKey), this.client.delete().key(this.stateKey(composed)), this.client.delete().key(this.jobKey(composed)))
           .commit();
