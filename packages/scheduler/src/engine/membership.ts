@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Etcd3, Lease, Watcher } from 'etcd3';
 import { errorMessage, settleWithin, sleep, type Logger, type Runner } from '@tsdapr/runtime';
 
@@ -23,6 +24,31 @@ interface MemberRecord {
   readonly address: string;
   readonly uid: string;
   readonly total: number;
+  /** Who holds the key: a restarted replica recognises its own dead predecessor by these. */
+  readonly host?: string;
+  readonly pid?: number;
+}
+
+/**
+ * Whether a key held under our id was written by an earlier run of this
+ * replica that is gone: same host (a pod keeps its hostname across container
+ * restarts; locally, one host), another uid, and its process no longer runs
+ * (or has our pid: a container's entrypoint is pid 1 every run). Then the key
+ * is taken over at once instead of waiting out its lease.
+ */
+export function isDeadPredecessor(record: MemberRecord, self: { readonly uid: string; readonly host: string; readonly pid: number; readonly alive: (pid: number) => boolean }): boolean {
+  if (record.uid === self.uid || record.host !== self.host || record.pid === undefined) return false;
+  return record.pid === self.pid || !self.alive(record.pid);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but is not ours to signal.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export interface MembershipOptions {
@@ -43,6 +69,8 @@ export interface MembershipOptions {
  */
 export function membership(options: MembershipOptions): Runner {
   const uid = randomBytes(8).toString('hex');
+  const self = { uid, host: hostname(), pid: process.pid, alive: processAlive };
+  const recordOf = (total: number): string => JSON.stringify({ address: options.address, uid, total, host: self.host, pid: self.pid } satisfies MemberRecord);
   const keyPrefix = `${options.prefix}members/`;
   const ownKey = `${keyPrefix}${options.id}`;
   const ttlSeconds = Math.max(2, Math.round(options.ttlMs / 1000));
@@ -60,7 +88,7 @@ export function membership(options: MembershipOptions): Runner {
       writing = writing.then(async () => {
         if (!lease || signal.aborted) return;
         try {
-          await lease.put(ownKey).value(JSON.stringify({ address: options.address, uid, total } satisfies MemberRecord)).exec();
+          await lease.put(ownKey).value(recordOf(total)).exec();
         } catch (err) {
           log.warn({ reason: errorMessage(err) }, 'writing this replica\'s membership failed; retrying with the next change or lease renewal');
           statedTotal = -1;
@@ -93,9 +121,19 @@ export function membership(options: MembershipOptions): Runner {
       for (;;) {
         const result = await options.client
           .if(ownKey, 'Create', '==', 0)
-          .then(granted.put(ownKey).value(JSON.stringify({ address: options.address, uid, total: 0 } satisfies MemberRecord)))
+          .then(granted.put(ownKey).value(recordOf(0)))
+          .else(options.client.get(ownKey))
           .commit();
         if (result.succeeded) return granted;
+        const held = result.responses[0]?.response_range.kvs[0];
+        if (held && isDeadPredecessor(JSON.parse(held.value.toString('utf8')) as MemberRecord, self)) {
+          // Replace it only if it is still that record: a racing live writer wins.
+          const taken = await options.client.if(ownKey, 'Mod', '==', held.mod_revision).then(granted.put(ownKey).value(recordOf(0))).commit();
+          if (taken.succeeded) {
+            log.info({ id: options.id }, 'took over the membership key of this replica\'s previous run, which is gone');
+            return granted;
+          }
+        }
         log.warn({ id: options.id }, 'another live replica holds this replica id; waiting for its lease to expire');
         await sleep(1000, signal);
         if (signal.aborted) return granted;
