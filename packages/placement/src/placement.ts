@@ -1,7 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { controlPlaneSpiffeId } from '@tsdapr/grpc';
 import { kubeLeaseApi, leaseElection, loadKubeConfig, systemClock, type Clock } from '@tsdapr/kube';
-import { Readiness, adminServer, createMetricsRegistry, healthRoutes, metricsRoutes, runAll, untilAborted, type AdminServerOptions, type Logger, type Runner } from '@tsdapr/runtime';
+import { Readiness, adminServers, createMetricsRegistry, runAll, untilAborted, type AdminServerOptions, type Logger, type Runner } from '@tsdapr/runtime';
 import type { Registry } from 'prom-client';
 import { PlacementError } from './errors.js';
 import { alwaysLeader, type LeadershipCallbacks } from './leadership/leadership.js';
@@ -148,7 +148,7 @@ export function createPlacement(options: PlacementOptions, deps: PlacementDeps):
       if (options.ignoredFlags.length > 0) logger.info({ flags: options.ignoredFlags }, 'upstream raft and api-level flags are accepted and ignored');
       if (identity) await identity.load();
 
-      const healthzRoutes: AdminServerOptions['routes'] = { ...healthRoutes(readiness) };
+      const healthzRoutes: AdminServerOptions['routes'] = {};
       if (options.metadataEnabled) {
         healthzRoutes['/placement/state'] = async (_req, res) => {
           try {
@@ -160,14 +160,7 @@ export function createPlacement(options: PlacementOptions, deps: PlacementDeps):
         };
       }
       const runners: Runner[] = [
-        adminServer({
-          name: 'healthz',
-          host: options.healthz.host || undefined,
-          port: options.healthz.port,
-          logger,
-          routes: healthzRoutes,
-          onListening: (port) => deps.onListening?.('healthz', port),
-        }),
+        ...adminServers({ endpoints: options, readiness, registry, logger, healthzRoutes, onListening: (server, port) => deps.onListening?.(server, port) }),
         placementServer({
           address: `${options.listenAddress || '0.0.0.0'}:${options.port}`,
           tls: identity?.material,
@@ -190,18 +183,6 @@ export function createPlacement(options: PlacementOptions, deps: PlacementDeps):
           if (term) leadership.onStoppedLeading('shutting down');
         },
       ];
-      if (options.metrics.enabled) {
-        runners.push(
-          adminServer({
-            name: 'metrics',
-            host: options.metrics.host || undefined,
-            port: options.metrics.port,
-            logger,
-            routes: metricsRoutes(registry),
-            onListening: (port) => deps.onListening?.('metrics', port),
-          }),
-        );
-      }
       if (identity) runners.push(identity.runner);
       await runAll(signal, runners);
     },

@@ -74,3 +74,50 @@ export function metricsRoutes(registry: Registry): AdminServerOptions['routes'] 
     },
   };
 }
+
+export interface AdminEndpoints {
+  readonly healthz: { readonly host: string; readonly port: number };
+  readonly metrics: { readonly enabled: boolean; readonly host: string; readonly port: number };
+}
+
+export interface AdminServersOptions {
+  readonly endpoints: AdminEndpoints;
+  readonly readiness: Readiness;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  /** More routes on the health port (placement's /placement/state). */
+  readonly healthzRoutes?: AdminServerOptions['routes'];
+  readonly onListening?: (server: 'healthz' | 'metrics', port: number) => void;
+}
+
+/**
+ * Every service's admin surface: `/healthz` and `/readyz` on the health port,
+ * `/metrics` on its own port unless metrics are off. An empty host binds all
+ * interfaces, as upstream.
+ */
+export function adminServers(options: AdminServersOptions): Runner[] {
+  const { endpoints, logger } = options;
+  const runners = [
+    adminServer({
+      name: 'healthz',
+      host: endpoints.healthz.host || undefined,
+      port: endpoints.healthz.port,
+      logger,
+      routes: { ...healthRoutes(options.readiness), ...options.healthzRoutes },
+      onListening: (port) => options.onListening?.('healthz', port),
+    }),
+  ];
+  if (endpoints.metrics.enabled) {
+    runners.push(
+      adminServer({
+        name: 'metrics',
+        host: endpoints.metrics.host || undefined,
+        port: endpoints.metrics.port,
+        logger,
+        routes: metricsRoutes(options.registry),
+        onListening: (port) => options.onListening?.('metrics', port),
+      }),
+    );
+  }
+  return runners;
+}

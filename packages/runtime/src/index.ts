@@ -4,7 +4,7 @@ export { createLogger, silentLogger, REDACTED_PATHS, type Logger, type LoggerOpt
 export { parseDuration, formatDuration } from './duration.js';
 export { Readiness } from './readiness.js';
 export { Latch } from './latch.js';
-export { adminServer, healthRoutes, listen, metricsRoutes, type AdminServerOptions } from './admin-server.js';
+export { adminServer, adminServers, healthRoutes, listen, metricsRoutes, type AdminServerOptions, type AdminServersOptions, type AdminEndpoints } from './admin-server.js';
 export { runUntilSignal, serviceMain, type RunnableService } from './service-main.js';
 export { parseFlags, usage, HelpRequested, type FlagSpec, type FlagValues } from './flags.js';
 export { createMetricsRegistry } from './metrics.js';

@@ -1,7 +1,7 @@
 import { ServerCredentials } from '@grpc/grpc-js';
 import { grpcServer, schedulerService, serverCredentials } from '@tsdapr/grpc';
 import { createSvidSource, type SvidSource } from '@tsdapr/identity';
-import { Readiness, adminServer, createMetricsRegistry, healthRoutes, metricsRoutes, runAll, untilAborted, type Logger, type Runner } from '@tsdapr/runtime';
+import { Readiness, adminServers, createMetricsRegistry, runAll, untilAborted, type Logger, type Runner } from '@tsdapr/runtime';
 import type { Registry } from 'prom-client';
 import { broadcastAddress } from './broadcast-address.js';
 import { ConnectionPool } from './engine/connection-pool.js';
@@ -103,14 +103,7 @@ export function createScheduler(options: SchedulerOptions, deps: SchedulerDeps):
       const address = new Promise<string>((resolve) => (announce = resolve));
 
       const runners: Runner[] = [
-        adminServer({
-          name: 'healthz',
-          host: options.healthz.host || undefined,
-          port: options.healthz.port,
-          logger,
-          routes: healthRoutes(readiness),
-          onListening: (port) => deps.onListening?.('healthz', port),
-        }),
+        ...adminServers({ endpoints: options, readiness, registry, logger, onListening: (server, port) => deps.onListening?.(server, port) }),
         async (group) => {
           if (svid) {
             // Serve only with an SVID: wait for the first one.
@@ -173,18 +166,6 @@ export function createScheduler(options: SchedulerOptions, deps: SchedulerDeps):
       ];
       if (embedded) runners.push(embedded.runner);
       if (svid) runners.push(svid.runner);
-      if (options.metrics.enabled) {
-        runners.push(
-          adminServer({
-            name: 'metrics',
-            host: options.metrics.host || undefined,
-            port: options.metrics.port,
-            logger,
-            routes: metricsRoutes(registry),
-            onListening: (port) => deps.onListening?.('metrics', port),
-          }),
-        );
-      }
       try {
         await runAll(signal, runners);
       } finally {

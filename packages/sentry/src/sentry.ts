@@ -1,7 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { TlsMaterial, controlPlaneSpiffeId, grpcServer, sentryService, serverCredentials } from '@tsdapr/grpc';
 import { loadKubeConfig } from '@tsdapr/kube';
-import { Readiness, adminServer, createMetricsRegistry, healthRoutes, metricsRoutes, runAll, type Logger, type Runner } from '@tsdapr/runtime';
+import { Readiness, adminServers, createMetricsRegistry, runAll, type Logger, type Runner } from '@tsdapr/runtime';
 import { createTrustBundleManager } from './bundle/trust-bundle-manager.js';
 import { fileBundleStore } from './bundle/file-bundle-store.js';
 import { kubernetesBundleStore } from './bundle/kubernetes-bundle-store.js';
@@ -77,10 +77,7 @@ export function createSentry(options: SentryOptions, deps: SentryDeps): Sentry {
       await bundle.reload();
       bundleReady(true);
 
-      const admin: Runner[] = [adminServer({ name: 'healthz', host: options.healthz.host || undefined, port: options.healthz.port, logger, routes: healthRoutes(readiness) })];
-      if (options.metrics.enabled) {
-        admin.push(adminServer({ name: 'metrics', host: options.metrics.host || undefined, port: options.metrics.port, logger, routes: metricsRoutes(registry) }));
-      }
+      const admin: Runner[] = adminServers({ endpoints: options, readiness, registry, logger });
       const validatorRunners = [...validators.values()].flatMap((validator) => (validator.runner ? [validator.runner] : []));
       // Validator caches are not a readiness gate, unlike upstream: a cache
       // miss falls back to a direct read, so requests are served correctly
