@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { binaryPath, describeExit, freePorts, pollUntil, probe, repoRoot, startProcess, type ManagedProcess } from '@tsdapr/e2e-harness';
+import { describeExit, freePorts, pollUntil, probe, repoRoot, startEtcd as startHarnessEtcd, startProcess, type ManagedProcess } from '@tsdapr/e2e-harness';
 
 export interface StartedEtcd {
   readonly process: ManagedProcess;
@@ -35,45 +35,15 @@ export function logTail(logFile: string, lines: number): string {
 }
 
 /**
- * A single-member etcd from the Go build cache, on free 127.0.0.1 ports,
- * with a fresh data directory in /tmp (removed by stop). The flags are the
- * e2e harness's (no fsync unless `fsync`: throwaway data).
+ * A single-member etcd from the Go build cache (the harness's), on free
+ * 127.0.0.1 ports with a fresh data directory (removed by stop); its log in
+ * /tmp outlives it. No fsync unless `fsync`: throwaway data.
  */
 export async function startEtcd(label: string, fsync: boolean): Promise<StartedEtcd> {
-  const binary = binaryPath('etcd');
-  const [clientPort, peerPort] = (await freePorts(2)) as [number, number];
-  const dataDir = mkdtempSync(join(tmpdir(), `scheduler-bench-etcd-${label}-`));
   const logFile = join(tmpdir(), `scheduler-bench-etcd-${label}.log`);
   rmSync(logFile, { force: true });
-  const peerUrl = `http://127.0.0.1:${peerPort}`;
-  const url = `http://127.0.0.1:${clientPort}`;
-  const args = [
-    '--name=bench',
-    `--data-dir=${join(dataDir, 'member')}`,
-    `--listen-client-urls=${url}`,
-    `--advertise-client-urls=${url}`,
-    `--listen-peer-urls=${peerUrl}`,
-    `--initial-advertise-peer-urls=${peerUrl}`,
-    `--initial-cluster=bench=${peerUrl}`,
-    ...(fsync ? [] : ['--unsafe-no-fsync']),
-    '--log-level=warn',
-  ];
-  const child = startProcess({ name: 'etcd', command: binary, args, logFile });
-  const stop = async (): Promise<void> => {
-    await child.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  try {
-    await pollUntil('etcd /health', async () => ((await probe(`${url}/health`, { timeoutMs: 2000 })).status === 200 ? true : undefined), {
-      timeoutMs: 30_000,
-      intervalMs: 100,
-      abortWhen: exitAsError(child, logFile),
-    });
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { process: child, url, logFile, stop };
+  const etcd = await startHarnessEtcd({ logFile, fsync });
+  return { process: etcd.process, url: etcd.endpoint, logFile, stop: () => etcd.stop() };
 }
 
 export const OUR_SCHEDULER_BUNDLE = 'packages/scheduler/dist/main.bundle.mjs';

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import yaml from 'js-yaml';
 import { binaryPath } from './binaries.js';
+import { singleMemberEtcdArgs } from './etcd.js';
 import { freePorts } from './free-port.js';
 import { pollUntil, probe } from './http-probe.js';
 import { describeExit, startProcess, type ManagedProcess } from './managed-process.js';
@@ -14,6 +15,12 @@ export interface ClusterOptions {
   readonly dataDir?: string;
   /** Where each component's log goes. `<dataDir>/logs` when absent. */
   readonly logDir?: string;
+  /**
+   * false: etcd and kube-apiserver only (no ServiceAccounts are made, so no
+   * pods): a second API server for a test that needs other CRDs of the same
+   * names, e.g. upstream's next to ours. Default true.
+   */
+  readonly controllerManager?: boolean;
 }
 
 export interface Cluster {
@@ -126,6 +133,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     });
     writeKubeconfig(layout.kubeconfigPath, server, ca, token);
 
+    if (options.controllerManager === false) {
+      const pids = { etcd: etcd.pid, 'kube-apiserver': apiserver.pid, 'kube-controller-manager': 0 };
+      for (const child of started) watchExit(child);
+      const restartUnsupported = (): Promise<void> => Promise.reject(new Error('restartApiServer: not supported without the controller manager'));
+      return makeCluster({ layout, server, token, pids, exited, stopAll, restartApiServer: restartUnsupported });
+    }
+
     current = 'kube-controller-manager';
     const kcm = start('kube-controller-manager', binaries.controllerManager, controllerManagerArgs(layout, kcmPort));
     // The ServiceAccount admission plugin refuses pods until their namespace's
@@ -198,20 +212,7 @@ function writeCredentials(layout: Layout, token: string): void {
 }
 
 function etcdArgs(layout: Layout, clientPort: number, peerPort: number): string[] {
-  const peerUrl = `http://127.0.0.1:${peerPort}`;
-  const clientUrl = `http://127.0.0.1:${clientPort}`;
-  return [
-    '--name=tsdapr',
-    `--data-dir=${layout.etcdDataDir}`,
-    `--listen-client-urls=${clientUrl}`,
-    `--advertise-client-urls=${clientUrl}`,
-    `--listen-peer-urls=${peerUrl}`,
-    `--initial-advertise-peer-urls=${peerUrl}`,
-    `--initial-cluster=tsdapr=${peerUrl}`,
-    // Throwaway test data: fsync only costs time.
-    '--unsafe-no-fsync',
-    '--log-level=warn',
-  ];
+  return singleMemberEtcdArgs({ name: 'tsdapr', dataDir: layout.etcdDataDir, clientPort, peerPort });
 }
 
 function apiserverArgs(layout: Layout, etcdUrl: string, port: number): string[] {

@@ -2,7 +2,7 @@ export { binaryPath, repoRoot, MissingBinaryError, type BinaryName } from './bin
 export { startCluster, ClusterStartError, type Cluster, type ClusterOptions, type ComponentName } from './cluster.js';
 export { startDaprd, daprdVersion, type Daprd, type DaprdOptions } from './daprd.js';
 export { freePort, freePorts } from './free-port.js';
-export { startEtcd, type Etcd } from './etcd.js';
+export { startEtcd, singleMemberEtcdArgs, type Etcd, type EtcdOptions } from './etcd.js';
 export { pollUntil, probe, type PollOptions, type ProbeOptions, type ProbeResponse } from './http-probe.js';
 export { startProcess, describeExit, type ManagedProcess, type ProcessOptions, type ExitStatus } from './managed-process.js';
 export {
