@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import { TlsMaterial, formatSpiffeId, type SignCertificateRequest } from '@tsdapr/grpc';
 import { createCsr, generateKeyPair, type KeyAlgorithm } from '@tsdapr/pki';
-import { errorMessage, sleep, type Logger, type Runner } from '@tsdapr/runtime';
+import { Latch, errorMessage, sleep, type Logger, type Runner } from '@tsdapr/runtime';
 import { sentryClient } from './sentry-client.js';
 import { watchTrustAnchorsFile } from './trust-anchors-file.js';
 
@@ -31,6 +31,8 @@ export interface SvidSource {
   readonly material: TlsMaterial;
   readonly spiffeId: string;
   ready(): boolean;
+  /** Resolves true once the first SVID is in, false if the signal aborts first. */
+  waitUntilReady(signal?: AbortSignal): Promise<boolean>;
   readonly runner: Runner;
 }
 
@@ -50,7 +52,7 @@ export function createSvidSource(options: SvidSourceOptions): SvidSource {
   const spiffeId = formatSpiffeId({ trustDomain, namespace: options.namespace, id: options.appId });
   const sentryId = formatSpiffeId({ trustDomain: options.controlPlaneTrustDomain, namespace: options.controlPlaneNamespace, id: 'dapr-sentry' });
   let renewAt = 0;
-  let haveIdentity = false;
+  const haveIdentity = new Latch();
 
   const fetchOnce = async (): Promise<void> => {
     const anchors = material.trustAnchorsPem ?? '';
@@ -74,7 +76,7 @@ export function createSvidSource(options: SvidSourceOptions): SvidSource {
       const notBefore = new Date(leaf.validFrom).getTime();
       const notAfter = new Date(leaf.validTo).getTime();
       renewAt = notBefore + (notAfter - notBefore) / 2;
-      haveIdentity = true;
+      haveIdentity.open();
       options.logger.info({ spiffeId, expiry: new Date(notAfter).toISOString() }, 'SVID issued by sentry');
     } finally {
       client.close();
@@ -109,5 +111,5 @@ export function createSvidSource(options: SvidSourceOptions): SvidSource {
     await Promise.all(parts);
   };
 
-  return { material, spiffeId, ready: () => haveIdentity, runner };
+  return { material, spiffeId, ready: () => haveIdentity.isOpen, waitUntilReady: (signal) => haveIdentity.wait(signal), runner };
 }

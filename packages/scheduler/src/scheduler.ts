@@ -107,8 +107,7 @@ export function createScheduler(options: SchedulerOptions, deps: SchedulerDeps):
         async (group) => {
           if (svid) {
             // Serve only with an SVID: wait for the first one.
-            while (!svid.ready() && !group.aborted) await new Promise((resolve) => setTimeout(resolve, 50));
-            if (group.aborted) return;
+            if (!(await svid.waitUntilReady(group))) return;
             securityReady?.(true);
           }
           await grpcServer({

@@ -105,14 +105,11 @@ export function sentryServingIdentity(options: Omit<SvidSourceOptions, 'appId'> 
       // when it binds; the runner below then owns it until shutdown.
       started = new AbortController();
       running = source.runner(started.signal);
-      const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
-      while (!source.ready()) {
-        if (Date.now() > deadline) {
-          started.abort();
-          await running;
-          throw new PlacementError('serving_identity', `no SVID from Sentry at ${options.sentryAddress} within ${(options.readyTimeoutMs ?? 60_000) / 1000}s; see the warnings above`);
-        }
-        await sleep(100);
+      const timeoutMs = options.readyTimeoutMs ?? 60_000;
+      if (!(await source.waitUntilReady(AbortSignal.timeout(timeoutMs)))) {
+        started.abort();
+        await running;
+        throw new PlacementError('serving_identity', `no SVID from Sentry at ${options.sentryAddress} within ${timeoutMs / 1000}s; see the warnings above`);
       }
     },
     runner: async (signal) => {
