@@ -32,7 +32,7 @@ export interface Cluster {
   readonly token: string;
   readonly dataDir: string;
   readonly logDir: string;
-  /** Component name to pid, for supervisors and diagnostics. */
+  /** Component name to pid, for supervisors and diagnostics (0: not started, `controllerManager: false`). */
   readonly pids: Readonly<Record<ComponentName, number>>;
   /** Resolves when the first component exits, whether by stop() or on its own, e.g. `kube-apiserver exited with code 1`. */
   readonly exited: Promise<string>;

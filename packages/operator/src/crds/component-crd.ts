@@ -1,27 +1,5 @@
 import { daprCrd, AGE_COLUMN, type CustomResourceDefinition } from './crd.js';
-import { arr, auth, bool, duration, MAX_NAME, nameValuePair, obj, scopes, str, typeMeta, int, type JsonSchema } from './json-schema.js';
-
-/**
- * Component type prefixes: the building-block categories daprd knows.
- * `crypto.` is upstream's spelling; `cryptography.` is accepted as well.
- */
-export const COMPONENT_CATEGORIES = [
-  'bindings',
-  'configuration',
-  'conversation',
-  'crypto',
-  'cryptography',
-  'lock',
-  'middleware.http',
-  'nameresolution',
-  'pubsub',
-  'secretstores',
-  'state',
-  'workflow',
-  'workflowbackend',
-] as const;
-
-export const COMPONENT_TYPE_PATTERN = `^(${COMPONENT_CATEGORIES.map((c) => c.replace('.', '\\.')).join('|')})\\.[A-Za-z0-9][-A-Za-z0-9_.]*$`;
+import { arr, auth, bool, duration, nameValuePair, obj, scopes, str, typeMeta, int, type JsonSchema } from './json-schema.js';
 
 const condition = (): JsonSchema =>
   obj(
@@ -44,20 +22,12 @@ export function componentSchema(): JsonSchema {
       scopes: scopes(),
       spec: obj(
         {
-          type: str({
-            maxLength: MAX_NAME,
-            description: 'The component type, `<category>.<name>` such as `state.redis` or `middleware.http.oauth2`.',
-            'x-kubernetes-validations': [
-              {
-                rule: `self.matches(r'${COMPONENT_TYPE_PATTERN}')`,
-                messageExpression: `'spec.type "' + self + '" must start with a component category: ${COMPONENT_CATEGORIES.map((c) => `${c}.`).join(', ')} (for example state.redis)'`,
-              },
-            ],
-          }),
-          version: str({ maxLength: 64, description: 'The component version, for example v1.' }),
+          // Any string, as upstream: a type whose category daprd does not know is a webhook warning (issue #19).
+          type: str({ description: 'The component type, `<category>.<name>` such as `state.redis` or `middleware.http.oauth2`.' }),
+          version: str({ description: 'The component version, for example v1.' }),
           ignoreErrors: bool(),
           initTimeout: duration('How long daprd waits for the component to initialise.'),
-          metadata: arr(nameValuePair('metadata entry'), { maxItems: 256 }),
+          metadata: arr(nameValuePair('metadata entry')),
         },
         { required: ['type', 'version'] },
       ),

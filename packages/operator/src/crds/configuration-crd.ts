@@ -1,5 +1,5 @@
 import { daprCrd, AGE_COLUMN, type CustomResourceDefinition } from './crd.js';
-import { arr, bool, duration, map, obj, secretKeyRef, str, typeMeta, type JsonSchema } from './json-schema.js';
+import { anyJson, arr, bool, duration, map, obj, secretKeyRef, str, typeMeta, type JsonSchema } from './json-schema.js';
 
 const open = { 'x-kubernetes-preserve-unknown-fields': true } as const;
 
@@ -20,21 +20,21 @@ export function configurationSchema(): JsonSchema {
               workloadCertTTL: duration('Lifetime of workload certificates (default 24h).'),
               allowedClockSkew: duration('Backdating of certificate not-before (default 15m).'),
               sentryAddress: str(),
-              controlPlaneTrustDomain: str({ maxLength: 253 }),
-              tokenValidators: arr(obj({ name: str({ maxLength: 64 }), options: { type: 'object', ...open } }, { required: ['name'] }), { maxItems: 16 }),
+              controlPlaneTrustDomain: str(),
+              tokenValidators: arr(obj({ name: str(), options: { type: 'object', ...open } }, { required: ['name'] })),
             },
             open,
           ),
           tracing: obj(
             {
-              samplingRate: str({ maxLength: 32, 'x-kubernetes-validations': [{ rule: "self == '' || self.matches(r'^[0-9]*\\.?[0-9]+$')", message: 'samplingRate must be a number between 0 and 1, such as "1" or "0.25"' }] }),
+              samplingRate: str(),
               stdout: bool(),
               otel: obj(
                 {
                   endpointAddress: str(),
                   isSecure: bool(),
-                  protocol: str({ maxLength: 16 }),
-                  headers: arr(obj({ name: str({ maxLength: 253 }), value: str(), secretKeyRef: secretKeyRef() }, { required: ['name'] }), { maxItems: 64 }),
+                  protocol: str(),
+                  headers: arr(obj({ name: str(), value: anyJson('The value, any JSON.'), secretKeyRef: secretKeyRef() }, { required: ['name'] })),
                   timeout: duration(),
                 },
                 open,
@@ -42,8 +42,8 @@ export function configurationSchema(): JsonSchema {
             },
             open,
           ),
-          accessControl: obj({ defaultAction: str({ maxLength: 16 }), trustDomain: str({ maxLength: 253 }), policies: { type: 'array', items: { type: 'object', ...open } } }, open),
-          features: arr(obj({ name: str({ maxLength: 253 }), enabled: bool() }, { required: ['name', 'enabled'] }), { maxItems: 128 }),
+          accessControl: obj({ defaultAction: str(), trustDomain: str(), policies: { type: 'array', items: { type: 'object', ...open } } }, open),
+          features: arr(obj({ name: str(), enabled: bool() }, { required: ['name', 'enabled'] })),
           secrets: { type: 'object', ...open },
           metric: { type: 'object', ...open },
           metrics: { type: 'object', ...open },

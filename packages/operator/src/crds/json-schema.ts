@@ -28,20 +28,22 @@ export interface JsonSchema {
   readonly 'x-kubernetes-preserve-unknown-fields'?: true;
   readonly 'x-kubernetes-int-or-string'?: true;
   readonly 'x-kubernetes-validations'?: readonly ValidationRule[];
+  /** Value validations only (structural schemas allow no types inside): rules CEL's cost budget would need bounds for. */
+  readonly anyOf?: readonly JsonSchema[];
+  readonly not?: JsonSchema;
   readonly 'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
   readonly 'x-kubernetes-list-map-keys'?: readonly string[];
 }
 
 type Extra = Omit<JsonSchema, 'type' | 'properties' | 'items' | 'additionalProperties'>;
 
-// Bounds keep the API server's CEL cost estimate finite; they are far above
-// anything a real resource holds.
-export const MAX_STRING = 4096;
+// Issue #19: the schema refuses only what upstream's refuses or what daprd
+// cannot load, so strings, lists and maps carry no bounds of their own
+// (upstream's have none); a field a CEL rule reads sets one where the API
+// server's cost estimate needs it.
 export const MAX_NAME = 253;
-export const MAX_LIST = 512;
-export const MAX_MAP = 512;
 
-export const str = (extra: Extra = {}): JsonSchema => ({ type: 'string', maxLength: MAX_STRING, ...extra });
+export const str = (extra: Extra = {}): JsonSchema => ({ type: 'string', ...extra });
 export const int = (extra: Extra = {}): JsonSchema => ({ type: 'integer', ...extra });
 export const bool = (extra: Extra = {}): JsonSchema => ({ type: 'boolean', ...extra });
 
@@ -50,11 +52,11 @@ export function obj(properties: Record<string, JsonSchema>, extra: Extra = {}): 
 }
 
 export function arr(items: JsonSchema, extra: Extra = {}): JsonSchema {
-  return { type: 'array', items, maxItems: MAX_LIST, ...extra };
+  return { type: 'array', items, ...extra };
 }
 
 export function map(values: JsonSchema, extra: Extra = {}): JsonSchema {
-  return { type: 'object', additionalProperties: values, maxProperties: MAX_MAP, ...extra };
+  return { type: 'object', additionalProperties: values, ...extra };
 }
 
 /** Any JSON value (a metadata `value` may be a string, number, bool, list or object). */
@@ -66,17 +68,29 @@ export const anyJson = (description?: string): JsonSchema => ({
 /** Go's `time.ParseDuration` syntax (`0`, `5s`, `1h30m`, `-1.5h`, `500ms`). */
 export const GO_DURATION_PATTERN = '^[-+]?(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|ms|s|m|h))+)$';
 
-/** A string that must be a Go duration, checked by CEL so the message names the rule. */
+/**
+ * A duration daprd parses leniently or not at all (`spec.initTimeout`,
+ * Configuration durations): a string, checked only by the webhook's warnings.
+ */
 export function duration(description?: string): JsonSchema {
-  return str({
-    ...(description ? { description } : {}),
-    maxLength: 64,
-    'x-kubernetes-validations': [{ rule: `self.matches(r'${GO_DURATION_PATTERN}')`, message: 'must be a Go duration such as "5s", "1m30s" or "500ms"' }],
-  });
+  return str({ ...(description ? { description } : {}) });
+}
+
+/**
+ * Resiliency's `policies.timeouts` values, which daprd parses as an integer
+ * count of milliseconds or a Go duration and, failing both, drops the whole
+ * Resiliency: "Could not read resiliency policy <name>: invalid duration"
+ * (`dapr/dapr:pkg/resiliency/resiliency.go@v1.17.5` parseDuration).
+ */
+export const RESILIENCY_DURATION_PATTERN = `^([-+]?[0-9]+|${GO_DURATION_PATTERN.slice(1, -1)})$`;
+
+export function resiliencyTimeout(): JsonSchema {
+  // A schema pattern rather than CEL: no cost budget, so no length bound upstream lacks.
+  return str({ pattern: RESILIENCY_DURATION_PATTERN, description: 'A Go duration such as "5s", or a number of milliseconds; daprd 1.17 cannot load a Resiliency with any other timeout.' });
 }
 
 export const scopes = (): JsonSchema =>
-  arr(str({ maxLength: 63 }), { description: 'App IDs allowed to use this resource; empty means every app in the namespace.', maxItems: 1024 });
+  arr(str(), { description: 'App IDs allowed to use this resource; empty means every app in the namespace.' });
 
 export const typeMeta = (): Record<string, JsonSchema> => ({
   apiVersion: { type: 'string' },
@@ -85,13 +99,13 @@ export const typeMeta = (): Record<string, JsonSchema> => ({
 });
 
 export const auth = (): JsonSchema =>
-  obj({ secretStore: str({ maxLength: MAX_NAME, description: 'The secret store that resolves secretKeyRef values; "kubernetes" (or empty) means Kubernetes Secrets.' }) }, { required: ['secretStore'] });
+  obj({ secretStore: str({ description: 'The secret store that resolves secretKeyRef values; "kubernetes" (or empty) means Kubernetes Secrets.' }) }, { required: ['secretStore'] });
 
 export const secretKeyRef = (): JsonSchema =>
   obj(
     {
-      name: str({ maxLength: MAX_NAME, description: 'Secret name.' }),
-      key: str({ maxLength: MAX_NAME, description: 'Key in the secret; defaults to the secret name.' }),
+      name: str({ description: 'Secret name.' }),
+      key: str({ description: 'Key in the secret; defaults to the secret name.' }),
     },
     { required: ['name'] },
   );
@@ -99,26 +113,19 @@ export const secretKeyRef = (): JsonSchema =>
 /**
  * `{name, value | secretKeyRef | envRef}`: a Component metadata entry or an
  * HTTPEndpoint header. `value` is any JSON (upstream's DynamicValue), so it
- * has no schema type, and a field without a type is invisible to CEL: the
- * rule here can only refuse secretKeyRef together with envRef. "Exactly one
- * of the three" is completed by the validating webhook, which sees `value`.
+ * has no schema type. As upstream's, the schema requires only `name`: an
+ * entry with no value, or with two of the three, is what daprd loads (an
+ * empty value; value before envRef, envRef before secretKeyRef), so the
+ * webhook warns about it rather than any rule here refusing it.
  */
 export function nameValuePair(what: string): JsonSchema {
   return obj(
     {
-      name: str({ maxLength: MAX_NAME }),
+      name: str({ description: `Name of the ${what}.` }),
       value: anyJson('The value, any JSON.'),
       secretKeyRef: secretKeyRef(),
-      envRef: str({ maxLength: MAX_NAME, description: 'Name of an environment variable of the sidecar to read the value from.' }),
+      envRef: str({ description: 'Name of an environment variable of the sidecar to read the value from.' }),
     },
-    {
-      required: ['name'],
-      'x-kubernetes-validations': [
-        {
-          rule: '!(has(self.secretKeyRef) && has(self.envRef))',
-          messageExpression: `'${what} "' + self.name + '" sets both secretKeyRef and envRef: set exactly one of value, secretKeyRef or envRef'`,
-        },
-      ],
-    },
+    { required: ['name'] },
   );
 }

@@ -1,40 +1,33 @@
 import { daprCrd, AGE_COLUMN, type CustomResourceDefinition } from './crd.js';
-import { anyJson, duration, int, map, obj, scopes, str, typeMeta, type JsonSchema, type ValidationRule } from './json-schema.js';
+import { anyJson, duration, int, map, obj, resiliencyTimeout, scopes, str, typeMeta, type JsonSchema } from './json-schema.js';
 
-const policyNames = (extra: Record<string, JsonSchema> = {}): JsonSchema =>
-  obj({
-    retry: str({ maxLength: 253 }),
-    timeout: str({ maxLength: 253 }),
-    circuitBreaker: str({ maxLength: 253 }),
-    ...extra,
-  });
-
-type PolicyKind = 'retries' | 'timeouts' | 'circuitBreakers';
-const FIELD_OF: Record<PolicyKind, 'retry' | 'timeout' | 'circuitBreaker'> = { retries: 'retry', timeouts: 'timeout', circuitBreakers: 'circuitBreaker' };
+const policyNames = (extra: Record<string, JsonSchema> = {}, options: { anyOf?: readonly JsonSchema[] } = {}): JsonSchema =>
+  obj(
+    {
+      retry: str(),
+      timeout: str(),
+      circuitBreaker: str(),
+      ...extra,
+    },
+    options,
+  );
 
 /**
- * A CEL rule on `spec`: every `<field>` of the targets under `targets.<group>`
- * (optionally one level deeper, for components' inbound/outbound) names a
- * policy of `kind` defined in this same object.
+ * Only what daprd 1.17 cannot load: it drops the whole Resiliency ("Could not
+ * read resiliency policy <name>: ...", `dapr/dapr:pkg/resiliency/resiliency.go@v1.17.5`)
+ * for an actor target with a circuitBreaker and no valid circuitBreakerScope
+ * ("actor circuit breakers must include scope", "unknown circuit breaker
+ * scope"). A value validation, not CEL: CEL's cost budget would need length
+ * and size bounds upstream does not have. A target naming a policy not
+ * defined here loads (daprd ignores the name), so it is not refused.
  */
-function referenceRule(group: 'apps' | 'actors' | 'components', kind: PolicyKind, direction?: 'inbound' | 'outbound'): ValidationRule {
-  const field = FIELD_OF[kind];
-  const target = direction ? `self.targets.${group}[k].${direction}` : `self.targets.${group}[k]`;
-  const guard = direction ? `has(self.targets.${group}[k].${direction}) && ` : '';
-  const defined = `has(self.policies.${kind}) && ${target}.${field} in self.policies.${kind}`;
-  const where = `targets.${group}.<name>${direction ? `.${direction}` : ''}.${field}`;
-  return {
-    rule: `!has(self.targets.${group}) || self.targets.${group}.all(k, !(${guard}has(${target}.${field})) || (${defined}))`,
-    message: `every ${where} must name a policy defined in spec.policies.${kind} of this Resiliency`,
-    fieldPath: `.targets.${group}`,
-  };
-}
+const ACTOR_SCOPE: readonly JsonSchema[] = [
+  { not: { required: ['circuitBreaker'] } },
+  { properties: { circuitBreaker: { maxLength: 0 } } },
+  { required: ['circuitBreakerScope'], properties: { circuitBreakerScope: { enum: ['id', 'type', 'both'] } } },
+];
 
 export function resiliencySchema(): JsonSchema {
-  const rules: ValidationRule[] = [];
-  for (const kind of ['retries', 'timeouts', 'circuitBreakers'] as const) {
-    rules.push(referenceRule('apps', kind), referenceRule('actors', kind), referenceRule('components', kind, 'outbound'), referenceRule('components', kind, 'inbound'));
-  }
   return obj(
     {
       ...typeMeta(),
@@ -42,30 +35,31 @@ export function resiliencySchema(): JsonSchema {
       spec: obj(
         {
           policies: obj({
-            timeouts: map(duration(), { maxProperties: 128 }),
+            timeouts: map(resiliencyTimeout()),
             retries: map(
               obj({
+                // daprd 1.17: 'invalid PolicyType "linear": unexpected back off policy type', and drops the Resiliency.
                 policy: str({ enum: ['constant', 'exponential'] }),
                 duration: duration(),
                 maxInterval: duration(),
                 maxRetries: int(),
                 matching: obj({ httpStatusCodes: str(), gRPCStatusCodes: str() }),
               }),
-              { maxProperties: 128 },
             ),
             circuitBreakers: map(
               obj({
+                // daprd 1.17: "cannot parse 'maxRequests', -1.000000 overflows uint", and drops the Resiliency.
                 maxRequests: int({ minimum: 0 }),
                 interval: duration(),
                 timeout: duration(),
                 trip: str({ description: 'A CEL expression over the request counts, for example `consecutiveFailures > 5`.' }),
               }),
-              { maxProperties: 128 },
             ),
           }),
           targets: obj({
-            apps: map(policyNames({ circuitBreakerCacheSize: int({ minimum: 0 }) }), { maxProperties: 128 }),
-            actors: map(policyNames({ circuitBreakerScope: str({ enum: ['id', 'type', 'both'] }), circuitBreakerCacheSize: int({ minimum: 0 }) }), { maxProperties: 128 }),
+            // daprd 1.17: a negative circuitBreakerCacheSize is "must provide a positive size", and drops the Resiliency (0 means the default).
+            apps: map(policyNames({ circuitBreakerCacheSize: int({ minimum: 0 }) })),
+            actors: map(policyNames({ circuitBreakerScope: str({ description: 'id, type or both; required with a circuitBreaker.' }), circuitBreakerCacheSize: int({ minimum: 0 }) }, { anyOf: ACTOR_SCOPE })),
             components: map(
               obj({
                 outbound: policyNames(),
@@ -73,11 +67,10 @@ export function resiliencySchema(): JsonSchema {
                 input: anyJson('Legacy name for inbound.'),
                 output: anyJson('Legacy name for outbound.'),
               }),
-              { maxProperties: 128 },
             ),
           }),
         },
-        { required: ['policies', 'targets'], 'x-kubernetes-validations': rules },
+        { required: ['policies', 'targets'] },
       ),
     },
     { description: 'Resiliency declares retry, timeout and circuit-breaker policies and the targets that use them.' },

@@ -8,15 +8,15 @@ const bulkSubscribe = (): JsonSchema =>
   obj(
     {
       enabled: bool(),
-      maxMessagesCount: int({ minimum: 0 }),
-      maxAwaitDurationMs: int({ minimum: 0 }),
+      maxMessagesCount: int({ format: 'int32' }),
+      maxAwaitDurationMs: int({ format: 'int32' }),
     },
     { required: ['enabled'] },
   );
 
 const common = (): Record<string, JsonSchema> => ({
-  pubsubname: str({ maxLength: 253, minLength: 1, description: 'The pub/sub component name.' }),
-  topic: str({ minLength: 1, description: 'The topic to subscribe to.' }),
+  pubsubname: str({ description: 'The pub/sub component name.' }),
+  topic: str({ description: 'The topic to subscribe to.' }),
   metadata: map(str(), { description: 'Metadata passed to the pub/sub component.' }),
   deadLetterTopic: str(),
   bulkSubscribe: bulkSubscribe(),
@@ -36,10 +36,9 @@ export function subscriptionV2alpha1Schema(): JsonSchema {
           ...common(),
           routes: obj(
             {
-              rules: arr(obj({ match: str({ description: 'A CEL expression over the CloudEvent; empty matches every event.' }), path: str({ minLength: 1 }) }, { required: ['match', 'path'] }), { maxItems: 128 }),
+              rules: arr(obj({ match: str({ description: 'A CEL expression over the CloudEvent; empty matches every event.' }), path: str() }, { required: ['match', 'path'] })),
               default: str(),
             },
-            { 'x-kubernetes-validations': [{ rule: "has(self.rules) && size(self.rules) > 0 || has(self.default) && self.default != ''", message: 'spec.routes needs a default path or at least one rule' }] },
           ),
         },
         { required: ['pubsubname', 'topic', 'routes'] },

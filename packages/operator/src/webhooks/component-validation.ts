@@ -1,6 +1,10 @@
 /**
- * What CEL cannot check about a Component, as admission warnings or a
- * denial that names the field and the fix.
+ * What the validating webhook and the Component status say about a
+ * Component beyond the CRD schema. The rule (issue #19): deny only what
+ * upstream's admission refuses or what daprd cannot load at all; everything
+ * else is a warning (AdmissionReview `warnings`, the `Valid` condition).
+ * Nothing here denies today: every check below is something daprd 1.17
+ * still loads or, for the type category, something upstream admits.
  */
 export interface ValidationFacts {
   /** App ids that Dapr-enabled workloads in the namespace use. */
@@ -21,22 +25,81 @@ interface Entry {
   readonly envRef?: string;
 }
 
-export function validateComponent(component: { spec?: { metadata?: Entry[] }; scopes?: string[]; auth?: { secretStore?: string } }, facts: ValidationFacts): ValidationResult {
+export interface ValidatedComponent {
+  readonly spec?: { readonly type?: string; readonly initTimeout?: string; readonly ignoreErrors?: boolean; readonly metadata?: readonly Entry[] };
+  readonly scopes?: readonly string[];
+  readonly auth?: { readonly secretStore?: string };
+}
+
+/**
+ * The type categories daprd 1.17 has a manager for
+ * (`dapr/dapr:pkg/components/category.go@v1.17.5`); daprd matches `<category>.` as a prefix.
+ */
+export const DAPRD_CATEGORIES = ['bindings', 'configuration', 'conversation', 'crypto', 'lock', 'middleware', 'nameresolution', 'pubsub', 'secretstores', 'state', 'workflow', 'workflowbackend'] as const;
+
+/**
+ * Metadata a component type cannot start without, for the common types: a
+ * name-only entry for one of these is worth a warning (daprd passes `""`).
+ */
+const REQUIRED_METADATA: ReadonlyArray<readonly [RegExp, readonly string[]]> = [
+  [/^(state|pubsub|bindings|lock|configuration)\.redis$/, ['redisHost']],
+  [/^(pubsub|bindings)\.kafka$/, ['brokers']],
+  [/^(state|configuration|bindings)\.postgres(ql)?$/, ['connectionString']],
+  [/^state\.mongodb$/, ['host']],
+  [/^(bindings|pubsub)\.mqtt3?$/, ['url']],
+  [/^pubsub\.rabbitmq$/, ['connectionString']],
+  [/^bindings\.cron$/, ['schedule']],
+  [/^secretstores\.local\.file$/, ['secretsFile']],
+  [/^bindings\.http$/, ['url']],
+  [/^state\.azure\.cosmosdb$/, ['url', 'database', 'collection']],
+];
+
+/** Go's `time.ParseDuration` syntax, as daprd parses `spec.initTimeout`. */
+const GO_DURATION = /^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h))+)$/u;
+
+export function validateComponent(component: ValidatedComponent, facts: ValidationFacts): ValidationResult {
   const warnings: string[] = [];
-  const entries = component.spec?.metadata ?? [];
-  const seen = new Map<string, number>();
+  const spec = component.spec ?? {};
+  const type = spec.type ?? '';
+  const entries = spec.metadata ?? [];
+
+  if (type !== '' && !DAPRD_CATEGORIES.some((c) => type.startsWith(`${c}.`))) {
+    warnings.push(
+      `spec.type "${type}" has no category daprd 1.17 knows (${DAPRD_CATEGORIES.map((c) => `${c}.`).join(', ')}): daprd fails to load it ("incorrect type ${type}")` +
+        (spec.ignoreErrors ? ' and, as spec.ignoreErrors is true, goes on without it' : ' and exits, as spec.ignoreErrors is not true'),
+    );
+  }
+  if (spec.initTimeout !== undefined && !GO_DURATION.test(spec.initTimeout)) {
+    warnings.push(`spec.initTimeout "${spec.initTimeout}" is not a Go duration such as "30s": daprd ignores it and waits the default 5s`);
+  }
+
+  const last = new Map<string, number>();
+  for (const [index, entry] of entries.entries()) last.set(entry.name ?? '', index);
+  const reported = new Set<string>();
   for (const [index, entry] of entries.entries()) {
     const name = entry.name ?? '';
-    const first = seen.get(name);
-    if (first !== undefined) {
-      return { denied: `spec.metadata[${index}].name: "${name}" is already set by spec.metadata[${first}]; remove one of the two entries`, warnings };
+    const lastIndex = last.get(name)!;
+    if (lastIndex !== index && !reported.has(name)) {
+      reported.add(name);
+      const all = entries.flatMap((e, i) => (e.name === entry.name ? [`spec.metadata[${i}]`] : []));
+      warnings.push(`spec.metadata: "${name}" is set ${all.length} times (${all.join(', ')}); daprd uses the last, spec.metadata[${lastIndex}], and ignores the others`);
     }
-    seen.set(name, index);
-    const set = [entry.value !== undefined, entry.secretKeyRef !== undefined, entry.envRef !== undefined].filter(Boolean).length;
-    if (set !== 1) {
-      return { denied: `spec.metadata[${index}] ("${name}"): set exactly one of value, secretKeyRef or envRef (found ${set})`, warnings };
+    const hasValue = entry.value !== undefined && entry.value !== null;
+    const hasSecret = !!entry.secretKeyRef?.name;
+    const hasEnv = !!entry.envRef;
+    if (hasValue && hasEnv) {
+      warnings.push(`spec.metadata[${index}] ("${name}") sets both value and envRef: daprd uses the value and ignores envRef "${entry.envRef}"`);
+    } else if (hasSecret && hasEnv) {
+      warnings.push(`spec.metadata[${index}] ("${name}") sets both secretKeyRef and envRef: daprd reads environment variable "${entry.envRef}" and ignores the secretKeyRef`);
+    }
+    if (hasValue && hasSecret) {
+      warnings.push(`spec.metadata[${index}] ("${name}") sets both value and secretKeyRef: daprd replaces the value with the secret's`);
+    }
+    if (!hasValue && !hasSecret && !hasEnv && lastIndex === index && requiredMetadata(type).includes(name)) {
+      warnings.push(`spec.metadata[${index}] ("${name}") has no value, secretKeyRef or envRef: daprd passes an empty "${name}", which ${type} needs`);
     }
   }
+
   for (const scope of component.scopes ?? []) {
     if (!facts.appIds.has(scope)) warnings.push(`scopes: no Dapr-enabled workload in this namespace has app id "${scope}" (check the spelling against dapr.io/app-id)`);
   }
@@ -52,6 +115,10 @@ export function validateComponent(component: { spec?: { metadata?: Entry[] }; sc
   return { warnings };
 }
 
+function requiredMetadata(type: string): readonly string[] {
+  return REQUIRED_METADATA.find(([pattern]) => pattern.test(type))?.[1] ?? [];
+}
+
 export interface ClusterFacts {
   /** Whether a Secret exists (undefined when not); may throw when the API cannot be asked. */
   readonly secretExists: (namespace: string, name: string) => Promise<boolean>;
@@ -64,7 +131,7 @@ export interface ClusterFacts {
  * cannot be read, it admits with a warning rather than block writes.
  */
 export async function validateComponentInCluster(
-  component: Parameters<typeof validateComponent>[0],
+  component: ValidatedComponent,
   namespace: string,
   facts: ClusterFacts,
 ): Promise<ValidationResult & { readonly secretsChecked: boolean }> {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type Request, type Response } from 'express';
 import type { TlsMaterial } from '@tsdapr/grpc';
 import type { Logger, Runner } from '@tsdapr/runtime';
-import { validateComponentInCluster, type ClusterFacts } from './component-validation.js';
+import { validateComponentInCluster, type ClusterFacts, type ValidatedComponent } from './component-validation.js';
 import { handleConversionReview } from './subscription-conversion.js';
 
 export interface WebhookDeps {
@@ -16,7 +16,7 @@ interface AdmissionRequest {
   uid?: string;
   namespace?: string;
   kind?: { kind?: string };
-  object?: { spec?: { metadata?: Array<{ name?: string; secretKeyRef?: { name?: string } }> }; scopes?: string[]; auth?: { secretStore?: string } };
+  object?: ValidatedComponent;
 }
 
 /** POST /convert (Subscription ConversionReview) and POST /validate (Component AdmissionReview). */

@@ -28,10 +28,17 @@ describe('subscription conversion', () => {
 describe('component validation beyond CEL', () => {
   const facts = { appIds: new Set(['orders']), secretExists: (name: string) => name === 'redis' };
   const cases: Array<[string, Parameters<typeof validateComponent>[0], string | undefined, RegExp[]]> = [
-    ['a clean component', { spec: { metadata: [{ name: 'a', value: '1' }] }, scopes: ['orders'] }, undefined, []],
-    ['the same metadata name twice', { spec: { metadata: [{ name: 'a', value: '1' }, { name: 'a', value: '2' }] } }, 'spec.metadata[1].name: "a" is already set by spec.metadata[0]', []],
-    ['an entry with neither value nor reference', { spec: { metadata: [{ name: 'a' }] } }, 'set exactly one of value, secretKeyRef or envRef (found 0)', []],
-    ['an entry with value and envRef', { spec: { metadata: [{ name: 'a', value: 'x', envRef: 'A' }] } }, 'found 2', []],
+    ['a clean component', { spec: { type: 'state.redis', metadata: [{ name: 'a', value: '1' }] }, scopes: ['orders'] }, undefined, []],
+    // Issue #19: everything below is admitted (upstream admits it and daprd 1.17 loads it), with a warning where it is suspicious.
+    ['the same metadata name twice: daprd uses the last (checked with daprd 1.17.5: bindings.cron failed on the second schedule)', { spec: { type: 'bindings.kafka', metadata: [{ name: 'backOffDuration', value: '1s' }, { name: 'x', value: '1' }, { name: 'backOffDuration', value: '2s' }] } }, undefined, [/"backOffDuration" is set 2 times \(spec.metadata\[0\], spec.metadata\[2\]\); daprd uses the last, spec.metadata\[2\]/]],
+    ['a name-only entry the type does not need (no password): no warning', { spec: { type: 'bindings.redis', metadata: [{ name: 'redisHost', value: 'r:6379' }, { name: 'redisPassword' }] } }, undefined, []],
+    ['a name-only entry the type needs', { spec: { type: 'state.redis', metadata: [{ name: 'redisHost' }] } }, undefined, [/spec.metadata\[0\] \("redisHost"\) has no value.*state.redis needs/]],
+    ['an entry with value and envRef: daprd uses the value', { spec: { metadata: [{ name: 'a', value: 'x', envRef: 'A' }] } }, undefined, [/daprd uses the value and ignores envRef "A"/]],
+    ['an entry with secretKeyRef and envRef: daprd reads the env var', { spec: { metadata: [{ name: 'a', secretKeyRef: { name: 'redis' }, envRef: 'A' }] } }, undefined, [/daprd reads environment variable "A" and ignores the secretKeyRef/]],
+    ['an unknown type category', { spec: { type: 'exporters.native', metadata: [] } }, undefined, [/spec.type "exporters.native" has no category daprd 1.17 knows.*"incorrect type exporters.native"\) and exits/]],
+    ['a documentation placeholder type', { spec: { type: 'state.<DATABASE>', metadata: [] } }, undefined, []],
+    ['an unknown category with ignoreErrors', { spec: { type: 'redis', ignoreErrors: true, metadata: [] } }, undefined, [/goes on without it/]],
+    ['an initTimeout that is not a duration', { spec: { type: 'state.redis', initTimeout: '30 seconds', metadata: [] } }, undefined, [/daprd ignores it and waits the default 5s/]],
     ['a scope no workload uses', { spec: { metadata: [] }, scopes: ['ordres'] }, undefined, [/no Dapr-enabled workload in this namespace has app id "ordres"/]],
     ['a secretKeyRef to a missing Secret', { spec: { metadata: [{ name: 'pw', secretKeyRef: { name: 'gone' } }] } }, undefined, [/Secret "gone" does not exist/]],
     ['a secretKeyRef with another secret store', { spec: { metadata: [{ name: 'pw', secretKeyRef: { name: 'gone' } }] }, auth: { secretStore: 'vault' } }, undefined, []],

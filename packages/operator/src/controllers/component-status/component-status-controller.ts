@@ -38,7 +38,7 @@ export function componentStatusReconciler(deps: ComponentStatusDeps): (key: stri
     const name = key.slice(slash + 1);
     const component = deps.component(namespace, name);
     if (!component || (component.metadata as { deletionTimestamp?: unknown } | undefined)?.deletionTimestamp) return undefined;
-    const validation = await validateComponentInCluster(component as Parameters<typeof validateComponentInCluster>[0], namespace, deps.facts);
+    const validation = await validateComponentInCluster(component, namespace, deps.facts);
     const desired = desiredComponentStatus(component, { validation, runningAppIds: deps.runningAppIds(namespace) }, deps.now?.() ?? new Date());
     const recheck = !validation.secretsChecked || validation.warnings.some((w) => w.includes('secretKeyRef')) ? { requeueAfterMs: MISSING_SECRET_RECHECK_MS } : undefined;
     if (statusMatches(component, desired)) return recheck;

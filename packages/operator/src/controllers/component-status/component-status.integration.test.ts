@@ -40,11 +40,11 @@ const valid = (name: string): Promise<Condition> =>
     return body.status?.conditions?.find((c) => c.type === 'Valid');
   }, { timeoutMs: 30_000 });
 
-test('a Component admitted without the webhook but invalid to it has Valid=False, naming the field', async () => {
+test('a Component the webhook warns about (the same metadata name twice) has Valid=True with the warning, naming the entry daprd uses', async () => {
   await create('twice', [{ name: 'redisHost', value: 'a:6379' }, { name: 'redisHost', value: 'b:6379' }]);
   const condition = await valid('twice');
-  assert.deepEqual([condition.status, condition.reason], ['False', 'Invalid']);
-  assert.match(condition.message, /spec.metadata\[1\].name: "redisHost" is already set by spec.metadata\[0\]/);
+  assert.deepEqual([condition.status, condition.reason], ['True', 'ValidWithWarnings']);
+  assert.match(condition.message, /"redisHost" is set 2 times \(spec.metadata\[0\], spec.metadata\[1\]\); daprd uses the last, spec.metadata\[1\]/);
 });
 
 test('a secretKeyRef to a missing Secret: Valid=True with the warning', async () => {
