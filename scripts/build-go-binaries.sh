@@ -33,6 +33,7 @@ targets=(
   "upstream-operator ${daprd_version} e2e/daprd-1.17 - github.com/dapr/dapr/cmd/operator -X=github.com/dapr/dapr/pkg/buildinfo.version=${daprd_version}"
   "upstream-injector ${daprd_version} e2e/daprd-1.17 - github.com/dapr/dapr/cmd/injector -X=github.com/dapr/dapr/pkg/buildinfo.version=${daprd_version}"
   "daprd ${daprd_next_version} e2e/daprd-1.18 stablecomponents github.com/dapr/dapr/cmd/daprd -X=github.com/dapr/dapr/pkg/buildinfo.version=${daprd_next_version}"
+  "upstream-injector ${daprd_next_version} e2e/daprd-1.18 - github.com/dapr/dapr/cmd/injector -X=github.com/dapr/dapr/pkg/buildinfo.version=${daprd_next_version}"
 )
 
 only=${ONLY:-}

@@ -5,4 +5,5 @@ package tools
 
 import (
 	_ "github.com/dapr/dapr/cmd/daprd"
+	_ "github.com/dapr/dapr/cmd/injector"
 )

@@ -12,7 +12,8 @@ import { createInjectorMetrics } from './metrics.js';
 import type { InjectorOptions } from './options.js';
 import type { InjectorSettings } from './patch/injector-settings.js';
 import { selfSignedServingCertificate, servingCertificateFileWatch, servingCertificateFromFiles, type ServingCertificate } from './webhook/serving-certificate.js';
-import { BUILT_IN_ALLOWED_SERVICE_ACCOUNTS, isAuthorizedUser, serviceAccountMatcher } from './webhook/service-account-matcher.js';
+import { podSidecarVersion } from './patch/sidecar-patch.js';
+import { uidAllowList, versionedAuthorizer } from './webhook/service-account-matcher.js';
 import { webhookServer } from './webhook/webhook-server.js';
 
 export interface InjectorDeps {
@@ -47,8 +48,10 @@ export function createInjector(options: InjectorOptions, deps: InjectorDeps): In
   const anchorsReady = readiness.part('trust-anchors');
   const webhookReady = readiness.part('webhook');
   const caBundleReady = options.patchWebhookCaBundle ? readiness.part('webhook-configuration') : undefined;
-  const allowList = [...BUILT_IN_ALLOWED_SERVICE_ACCOUNTS, ...options.allowedServiceAccounts];
-  const matcher = serviceAccountMatcher(allowList);
+  const allow = { serviceAccounts: options.allowedServiceAccounts, prefixNames: options.allowedServiceAccountsPrefixNames };
+  const uidList = uidAllowList(allow);
+  // Fails early on a malformed entry, as upstream does at start.
+  versionedAuthorizer(allow, new Set());
 
   return {
     async run(signal) {
@@ -62,7 +65,8 @@ export function createInjector(options: InjectorOptions, deps: InjectorDeps): In
       const serving = await servingMaterial(options, deps);
       const tls = serving.tls;
       const nativeSidecarsSupported = await apiServerSupportsNativeSidecars(kubeConfig, logger, signal);
-      const allowedUids = await resolveServiceAccountUids(kubeConfig, allowList, logger, signal);
+      const allowedUids = await resolveServiceAccountUids(kubeConfig, uidList, logger, signal);
+      const authorized = versionedAuthorizer(allow, allowedUids);
 
       const settings = (): InjectorSettings => ({
         ...options.sidecar,
@@ -89,7 +93,7 @@ export function createInjector(options: InjectorOptions, deps: InjectorDeps): In
             logger: logger.child({ component: 'webhook' }),
             handler: {
               settings,
-              isAuthorized: (request) => isAuthorizedUser(request.userInfo, matcher, allowedUids),
+              isAuthorized: (request, minor) => authorized(request.userInfo, minor),
               componentContainers: components.containers,
               metrics,
               logger: logger.child({ component: 'admission' }),
@@ -123,8 +127,12 @@ export function createInjector(options: InjectorOptions, deps: InjectorDeps): In
       }
       if (serving.runner) runners.push(serving.runner);
       if (options.reportMissedInjections) runners.push(missedInjectionController({ kubeConfig, logger, metrics }).runner);
+      const defaultVersion = podSidecarVersion({}, settings());
+      if (defaultVersion.fallbackReason) {
+        logger.warn({ sidecarImage: options.sidecar.sidecarImage, shape: defaultVersion.minor }, 'SIDECAR_IMAGE has no daprd version the injector knows (set --sidecar-version for a digest); its sidecars are built as for the newest known version');
+      }
       logger.info(
-        { namespace: options.namespace, sidecarImage: options.sidecar.sidecarImage, trustAnchorsFile: options.trustAnchorsFile, nativeSidecarsSupported, allowList: allowList.length },
+        { namespace: options.namespace, sidecarImage: options.sidecar.sidecarImage, sidecarShape: defaultVersion.minor, trustAnchorsFile: options.trustAnchorsFile, nativeSidecarsSupported },
         'starting the sidecar injector',
       );
       await runAll(signal, runners);

@@ -10,6 +10,8 @@ export interface InjectorMetrics {
   /** Warnings and denials returned to clients, by diagnostic code. */
   readonly diagnostics: Counter<'severity' | 'code'>;
   readonly caBundlePatches: Counter<'result'>;
+  /** Sidecars built for a daprd version the injector does not know (the newest, or for older ones the oldest, known shape). */
+  readonly sidecarVersionFallbacks: Counter<'reason' | 'shape'>;
   /** Pods found with dapr.io/enabled "true" but no daprd (reported as Events). */
   readonly missedInjections: Counter;
   readonly missedInjectionsPending: Gauge;
@@ -32,6 +34,12 @@ export function createInjectorMetrics(registry: Registry): InjectorMetrics {
     }),
     diagnostics: new Counter({ name: 'tsdapr_injector_annotation_diagnostics_total', help: 'Warnings and denials about pod annotations, by code.', labelNames: ['severity', 'code'], registers }),
     caBundlePatches: new Counter({ name: 'tsdapr_injector_ca_bundle_patches_total', help: 'Attempts to update the MutatingWebhookConfiguration caBundle, by result.', labelNames: ['result'], registers }),
+    sidecarVersionFallbacks: new Counter({
+      name: 'tsdapr_injector_sidecar_version_fallbacks_total',
+      help: 'Sidecars whose daprd version is unknown, newer or older than the versions the injector knows, by reason and the shape built instead.',
+      labelNames: ['reason', 'shape'],
+      registers,
+    }),
     missedInjections: new Counter({ name: 'tsdapr_injector_missed_injections_total', help: 'Pods found with dapr.io/enabled "true" but without a daprd sidecar, each reported once.', registers }),
     missedInjectionsPending: new Gauge({ name: 'tsdapr_injector_missed_injection_pods', help: 'Pods that currently have dapr.io/enabled "true" but no daprd sidecar.', registers }),
   };

@@ -55,7 +55,8 @@ void describe('parseInjectorOptions', () => {
     });
     assert.equal(options.port, 4443);
     assert.equal(options.trustAnchorsFile, '/var/run/secrets/dapr.io/tls/ca.crt');
-    assert.deepEqual(options.allowedServiceAccounts, ['argo:argo-server', 'ci:*', 'team:deploy*']);
+    assert.deepEqual(options.allowedServiceAccounts, ['argo:argo-server', 'ci:*']);
+    assert.deepEqual(options.allowedServiceAccountsPrefixNames, ['team:deploy']);
     const s = options.sidecar;
     assert.equal(s.imagePullPolicy, 'IfNotPresent');
     assert.equal(s.kubeClusterDomain, 'corp.local');

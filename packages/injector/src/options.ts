@@ -3,6 +3,7 @@ import type { LevelWithSilent } from 'pino';
 import { isTruthy } from './annotations/value-parsers.js';
 import { parseControlPlaneService, type ControlPlaneService, type InjectorSettings } from './patch/injector-settings.js';
 import type { Toleration } from './patch/pod-types.js';
+import { parseVersion } from './versions/daprd-versions.js';
 
 /**
  * Flags keep upstream injector's names (`--port`, `--healthz-port`,
@@ -36,6 +37,7 @@ export const INJECTOR_FLAGS = {
 
   namespace: { type: 'string', default: '', env: 'NAMESPACE', help: 'the control-plane namespace (required)' },
   'sidecar-image': { type: 'string', default: '', env: 'SIDECAR_IMAGE', help: 'daprd image (required)' },
+  'sidecar-version': { type: 'string', default: '', env: 'SIDECAR_VERSION', help: 'daprd version of SIDECAR_IMAGE when its reference has no version tag (a digest); a tag wins' },
   'sidecar-image-pull-policy': { type: 'string', default: 'Always', env: 'SIDECAR_IMAGE_PULL_POLICY', help: 'Always, IfNotPresent or Never (anything else: IfNotPresent)' },
   'control-plane-trust-domain': { type: 'string', default: 'cluster.local', env: 'DAPR_CONTROL_PLANE_TRUST_DOMAIN', help: 'control-plane trust domain' },
   'kube-cluster-domain': { type: 'string', default: '', env: 'KUBE_CLUSTER_DOMAIN', help: 'cluster DNS domain (empty: from /etc/resolv.conf, else cluster.local)' },
@@ -85,7 +87,10 @@ export interface InjectorOptions {
   readonly patchWebhookCaBundle: boolean;
   readonly reportMissedInjections: boolean;
   readonly namespace: string;
+  /** ALLOWED_SERVICE_ACCOUNTS: `namespace:name` entries (globs from 1.18). */
   readonly allowedServiceAccounts: readonly string[];
+  /** ALLOWED_SERVICE_ACCOUNTS_PREFIX_NAMES: the only entries 1.17 matches by name (`*` at the end: a prefix). */
+  readonly allowedServiceAccountsPrefixNames: readonly string[];
   readonly sidecar: StaticSidecarSettings;
 }
 
@@ -131,8 +136,12 @@ export function parseInjectorOptions(argv: readonly string[], env: Readonly<Reco
   const tokenVolume = flags['sidecar-token-volume'];
   if (!['auto', 'true', 'false'].includes(tokenVolume)) fail(`--sidecar-token-volume must be auto, true or false, got "${tokenVolume}"`);
 
+  const versionHint = flags['sidecar-version'].trim();
+  if (versionHint !== '' && !parseVersion(versionHint)) fail(`--sidecar-version (SIDECAR_VERSION) must be a daprd version such as 1.17.5, got "${versionHint}"`);
+
   const sidecar: StaticSidecarSettings = {
     sidecarImage: flags['sidecar-image'],
+    ...(versionHint !== '' ? { sidecarVersionHint: versionHint } : {}),
     imagePullPolicy: pullPolicy(flags['sidecar-image-pull-policy']),
     controlPlaneNamespace: flags.namespace,
     controlPlaneTrustDomain: flags['control-plane-trust-domain'],
@@ -172,7 +181,9 @@ export function parseInjectorOptions(argv: readonly string[], env: Readonly<Reco
     patchWebhookCaBundle: flags['patch-webhook-ca-bundle'],
     reportMissedInjections: flags['report-missed-injections'],
     namespace: flags.namespace,
-    allowedServiceAccounts: [...flags['allowed-service-accounts'], ...flags['allowed-service-accounts-prefix-names'].map((prefix) => (prefix.endsWith('*') ? prefix : `${prefix}*`))],
+    allowedServiceAccounts: flags['allowed-service-accounts'],
+    // As written: upstream (1.17 and 1.18) matches an entry without `*` exactly.
+    allowedServiceAccountsPrefixNames: flags['allowed-service-accounts-prefix-names'],
     sidecar,
   };
 }

@@ -1,6 +1,9 @@
 /**
  * Every pod annotation the injector reads, with upstream's default (spec
- * 5.5; `pkg/injector/patcher/sidecar.go` in Dapr 1.18). The parser in
+ * 5.5; `pkg/injector/patcher/sidecar.go` in Dapr 1.18). Rows marked
+ * `versioned` take their default from the target daprd version instead
+ * (`versions/daprd-versions.ts`); annotations only some versions read are
+ * listed there too. The parser in
  * `parse-annotations.ts` turns a pod's annotations into a typed
  * `SidecarAnnotations` from this table, so adding a row here is all it takes
  * to read a new annotation.
@@ -14,7 +17,7 @@
  */
 export type AnnotationSpec =
   | { readonly key: string; readonly kind: 'bool'; readonly default: boolean }
-  | { readonly key: string; readonly kind: 'int'; readonly default: number; readonly port?: boolean; readonly min?: number }
+  | { readonly key: string; readonly kind: 'int'; readonly default: number; readonly port?: boolean; readonly min?: number; readonly versioned?: true }
   | { readonly key: string; readonly kind: 'string'; readonly default: string }
   | { readonly key: string; readonly kind: 'optional-bool' }
   | { readonly key: string; readonly kind: 'optional-int'; readonly min?: number }
@@ -65,14 +68,14 @@ export const ANNOTATIONS = {
   cpuLimit: { key: 'dapr.io/sidecar-cpu-limit', kind: 'string', default: '' },
   memoryRequest: { key: 'dapr.io/sidecar-memory-request', kind: 'string', default: '' },
   memoryLimit: { key: 'dapr.io/sidecar-memory-limit', kind: 'string', default: '' },
-  livenessProbeDelaySeconds: { key: 'dapr.io/sidecar-liveness-probe-delay-seconds', kind: 'int', default: 180, min: 0 },
-  livenessProbeTimeoutSeconds: { key: 'dapr.io/sidecar-liveness-probe-timeout-seconds', kind: 'int', default: 3, min: 0 },
-  livenessProbePeriodSeconds: { key: 'dapr.io/sidecar-liveness-probe-period-seconds', kind: 'int', default: 10, min: 0 },
-  livenessProbeThreshold: { key: 'dapr.io/sidecar-liveness-probe-threshold', kind: 'int', default: 5, min: 0 },
-  readinessProbeDelaySeconds: { key: 'dapr.io/sidecar-readiness-probe-delay-seconds', kind: 'int', default: 1, min: 0 },
-  readinessProbeTimeoutSeconds: { key: 'dapr.io/sidecar-readiness-probe-timeout-seconds', kind: 'int', default: 1, min: 0 },
-  readinessProbePeriodSeconds: { key: 'dapr.io/sidecar-readiness-probe-period-seconds', kind: 'int', default: 1, min: 0 },
-  readinessProbeThreshold: { key: 'dapr.io/sidecar-readiness-probe-threshold', kind: 'int', default: 5, min: 0 },
+  livenessProbeDelaySeconds: { key: 'dapr.io/sidecar-liveness-probe-delay-seconds', kind: 'int', default: 180, min: 0, versioned: true },
+  livenessProbeTimeoutSeconds: { key: 'dapr.io/sidecar-liveness-probe-timeout-seconds', kind: 'int', default: 3, min: 0, versioned: true },
+  livenessProbePeriodSeconds: { key: 'dapr.io/sidecar-liveness-probe-period-seconds', kind: 'int', default: 10, min: 0, versioned: true },
+  livenessProbeThreshold: { key: 'dapr.io/sidecar-liveness-probe-threshold', kind: 'int', default: 5, min: 0, versioned: true },
+  readinessProbeDelaySeconds: { key: 'dapr.io/sidecar-readiness-probe-delay-seconds', kind: 'int', default: 1, min: 0, versioned: true },
+  readinessProbeTimeoutSeconds: { key: 'dapr.io/sidecar-readiness-probe-timeout-seconds', kind: 'int', default: 1, min: 0, versioned: true },
+  readinessProbePeriodSeconds: { key: 'dapr.io/sidecar-readiness-probe-period-seconds', kind: 'int', default: 1, min: 0, versioned: true },
+  readinessProbeThreshold: { key: 'dapr.io/sidecar-readiness-probe-threshold', kind: 'int', default: 5, min: 0, versioned: true },
   sidecarImage: { key: 'dapr.io/sidecar-image', kind: 'string', default: '' },
   seccompProfileType: { key: 'dapr.io/sidecar-seccomp-profile-type', kind: 'string', default: '' },
   volumeMounts: { key: 'dapr.io/volume-mounts', kind: 'string', default: '' },

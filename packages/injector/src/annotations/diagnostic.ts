@@ -24,7 +24,9 @@ export type DiagnosticCode =
   | 'missing_app_id'
   | 'invalid_app_id'
   | 'native_sidecar_unsupported'
-  | 'deprecated_annotation';
+  | 'deprecated_annotation'
+  | 'unsupported_by_version'
+  | 'unknown_sidecar_version';
 
 export interface Diagnostic {
   readonly severity: 'warning' | 'denial';

@@ -81,7 +81,8 @@ function parseValue(spec: AnnotationSpec, raw: string, diagnostics: Diagnostic[]
     case 'optional-int': {
       const value = parseGoInt(raw);
       if (value === undefined) {
-        const fallback = spec.kind === 'int' && spec.default !== 0 ? `the default ${spec.default} is used` : 'the annotation is ignored';
+        const fallback =
+          spec.kind === 'int' && spec.versioned ? 'the default of the sidecar\'s daprd version is used' : spec.kind === 'int' && spec.default !== 0 ? `the default ${spec.default} is used` : 'the annotation is ignored';
         diagnostics.push(warning('invalid_int', spec.key, `${spec.key}: ${quote(raw)} is not an integer, so ${fallback}; write a plain number such as "8080"`));
       }
       return value;

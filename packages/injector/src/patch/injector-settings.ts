@@ -8,6 +8,8 @@ import type { Toleration } from './pod-types.js';
 export interface InjectorSettings {
   /** `SIDECAR_IMAGE`; `dapr.io/sidecar-image` overrides it per pod. */
   readonly sidecarImage: string;
+  /** `--sidecar-version`: the daprd version of SIDECAR_IMAGE when its reference has no version tag (a digest). */
+  readonly sidecarVersionHint?: string;
   /** `SIDECAR_IMAGE_PULL_POLICY`, already mapped as upstream maps it. */
   readonly imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
   readonly controlPlaneNamespace: string;

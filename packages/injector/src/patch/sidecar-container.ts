@@ -1,10 +1,11 @@
 import type { SidecarAnnotations } from '../annotations/annotation-table.js';
 import { ANNOTATIONS } from '../annotations/annotation-table.js';
 import { SIDECAR_HTTP_PORT, SIDECAR_PUBLIC_PORT } from '../annotations/check-annotations.js';
-import type { Diagnostic } from '../annotations/diagnostic.js';
+import { warning, type Diagnostic } from '../annotations/diagnostic.js';
 import { parseQuantity } from '../annotations/value-parsers.js';
 import { parseEnvAnnotation } from './annotation-lists.js';
 import { SERVICE_API, SERVICE_SENTRY, schedulerAddress, serviceAddress, type InjectorSettings } from './injector-settings.js';
+import { DAPRD_FLAG_SINCE, flagSupported, type DaprdFlag, type DaprdMinor } from '../versions/daprd-versions.js';
 import type { Container, ContainerPort, EnvVar, Pod, Probe, SecurityContext, Toleration, VolumeMount } from './pod-types.js';
 
 export const SIDECAR_CONTAINER_NAME = 'daprd';
@@ -24,12 +25,15 @@ export interface SidecarContainerInput {
   readonly volumeMounts: readonly VolumeMount[];
   readonly componentsSocketsMount: VolumeMount | undefined;
   readonly nativeSidecar: boolean;
+  /** The daprd minor the sidecar runs: only flags it accepts are emitted. */
+  readonly version: DaprdMinor;
 }
 
 /**
- * The `daprd` container, built as upstream's `getSidecarContainer` builds it
- * (Dapr 1.18): same flags in the same order, same env, ports, probes and
- * security context. Returns diagnostics for values it had to leave out.
+ * The `daprd` container, built as upstream's `getSidecarContainer` of the
+ * target daprd's minor version builds it: same flags in the same order, same
+ * env, ports, probes and security context. What differs per version lives in
+ * `versions/daprd-versions.ts`. Returns diagnostics for values it had to leave out.
  */
 export function buildSidecarContainer(input: SidecarContainerInput): { container: Container; diagnostics: Diagnostic[] } {
   const { values, settings } = input;
@@ -43,62 +47,75 @@ export function buildSidecarContainer(input: SidecarContainerInput): { container
   ];
 
   let command = ['/daprd'];
-  let args: string[] = [
-    '--dapr-http-port', String(SIDECAR_HTTP_PORT),
-    '--dapr-grpc-port', String(values.grpcPort),
-    '--dapr-internal-grpc-port', String(values.internalGrpcPort),
-    '--dapr-listen-addresses', values.listenAddresses,
-    '--dapr-public-port', String(SIDECAR_PUBLIC_PORT),
-    '--app-id', input.appId,
-    '--app-protocol', values.appProtocol,
-    '--log-level', values.logLevel,
-    '--dapr-graceful-shutdown-seconds', String(values.gracefulShutdownSeconds),
-    '--mode', settings.mode,
-    '--control-plane-address', serviceAddress(SERVICE_API, settings.controlPlaneNamespace, settings.kubeClusterDomain),
-    '--sentry-address', serviceAddress(SERVICE_SENTRY, settings.controlPlaneNamespace, settings.kubeClusterDomain),
-  ];
-  const push = (...more: string[]): void => {
-    args.push(...more);
+  let args: string[] = [];
+  // Every daprd flag goes through here, typed by the version table; a flag
+  // the target daprd does not accept is never emitted (annotations that would
+  // need one were already dropped with a warning).
+  const flag = (name: DaprdFlag, ...values: string[]): void => {
+    if (!flagSupported(name, input.version)) {
+      const since: DaprdMinor | null = DAPRD_FLAG_SINCE[name];
+      const what = since === null ? `no released daprd accepts ${name}` : `daprd ${input.version} has no ${name} (it is in ${since} and later)`;
+      diagnostics.push(warning('unsupported_by_version', name, `${what}, so this sidecar is built without it`));
+      return;
+    }
+    args.push(name, ...values);
+  };
+  /** `--flag=value`, for booleans daprd must see even when false. */
+  const flagEq = (name: DaprdFlag, value: string): void => {
+    if (flagSupported(name, input.version)) args.push(`${name}=${value}`);
   };
 
-  if (values.appPort > 0) push('--app-port', String(values.appPort));
-  if (values.enableMetrics) push('--enable-metrics', '--metrics-port', String(values.metricsPort));
-  if (values.config !== '') push('--config', values.config);
-  if (values.appChannelAddress !== '') push('--app-channel-address', values.appChannelAddress);
-  if (input.placementAddress !== undefined && input.placementAddress.trim() !== '') push('--placement-host-address', input.placementAddress);
-  else if (input.actorsService) push('--actors-service', input.actorsService);
+  flag('--dapr-http-port', String(SIDECAR_HTTP_PORT));
+  flag('--dapr-grpc-port', String(values.grpcPort));
+  flag('--dapr-internal-grpc-port', String(values.internalGrpcPort));
+  flag('--dapr-listen-addresses', values.listenAddresses);
+  flag('--dapr-public-port', String(SIDECAR_PUBLIC_PORT));
+  flag('--app-id', input.appId);
+  flag('--app-protocol', values.appProtocol);
+  flag('--log-level', values.logLevel);
+  flag('--dapr-graceful-shutdown-seconds', String(values.gracefulShutdownSeconds));
+  flag('--mode', settings.mode);
+  flag('--control-plane-address', serviceAddress(SERVICE_API, settings.controlPlaneNamespace, settings.kubeClusterDomain));
+  flag('--sentry-address', serviceAddress(SERVICE_SENTRY, settings.controlPlaneNamespace, settings.kubeClusterDomain));
+
+  if (values.appPort > 0) flag('--app-port', String(values.appPort));
+  if (values.enableMetrics) {
+    flag('--enable-metrics');
+    flag('--metrics-port', String(values.metricsPort));
+  }
+  if (values.config !== '') flag('--config', values.config);
+  if (values.appChannelAddress !== '') flag('--app-channel-address', values.appChannelAddress);
+  if (input.placementAddress !== undefined && input.placementAddress.trim() !== '') flag('--placement-host-address', input.placementAddress);
+  else if (input.actorsService) flag('--actors-service', input.actorsService);
   if (settings.remindersService) {
-    push('--reminders-service', `${settings.remindersService.name}:${serviceAddress(settings.remindersService, settings.controlPlaneNamespace, settings.kubeClusterDomain)}`);
+    flag('--reminders-service', `${settings.remindersService.name}:${serviceAddress(settings.remindersService, settings.controlPlaneNamespace, settings.kubeClusterDomain)}`);
   }
-  if (values.sentryRequestJwtAudiences !== '') push('--sentry-request-jwt-audiences', values.sentryRequestJwtAudiences);
+  if (values.sentryRequestJwtAudiences !== '') flag('--sentry-request-jwt-audiences', values.sentryRequestJwtAudiences);
   // Passed even when false: without the flag, daprd takes the Configuration's setting.
-  if (values.enableApiLogging !== undefined) push(`--enable-api-logging=${String(values.enableApiLogging)}`);
-  if (values.disableBuiltinK8sSecretStore) push('--disable-builtin-k8s-secret-store');
+  if (values.enableApiLogging !== undefined) flagEq('--enable-api-logging', String(values.enableApiLogging));
+  if (values.disableBuiltinK8sSecretStore) flag('--disable-builtin-k8s-secret-store');
   if (values.enableAppHealthCheck) {
-    push(
-      '--enable-app-health-check',
-      '--app-health-check-path', values.appHealthCheckPath,
-      '--app-health-probe-interval', String(values.appHealthProbeInterval),
-      '--app-health-probe-timeout', String(values.appHealthProbeTimeout),
-      '--app-health-threshold', String(values.appHealthThreshold),
-    );
+    flag('--enable-app-health-check');
+    flag('--app-health-check-path', values.appHealthCheckPath);
+    flag('--app-health-probe-interval', String(values.appHealthProbeInterval));
+    flag('--app-health-probe-timeout', String(values.appHealthProbeTimeout));
+    flag('--app-health-threshold', String(values.appHealthThreshold));
   }
-  if (values.appBindingOptionsTimeout !== undefined) push('--app-binding-options-timeout', values.appBindingOptionsTimeout);
-  if (values.logAsJson) push('--log-as-json');
-  if (values.enableProfiling) push('--enable-profiling');
-  if (settings.mtlsEnabled) push('--enable-mtls');
-  if (values.appSsl) push('--app-ssl');
-  if (values.appMaxConcurrency !== undefined) push('--app-max-concurrency', String(values.appMaxConcurrency));
-  if (values.httpMaxRequestSize !== undefined) push('--dapr-http-max-request-size', String(values.httpMaxRequestSize));
-  if (values.maxBodySize !== '') push('--max-body-size', values.maxBodySize);
-  if (values.httpReadBufferSize !== undefined) push('--dapr-http-read-buffer-size', String(values.httpReadBufferSize));
-  if (values.readBufferSize !== '') push('--read-buffer-size', values.readBufferSize);
-  if (values.unixDomainSocketPath !== '') push('--unix-domain-socket', UNIX_DOMAIN_SOCKET_DAPRD_PATH);
-  if (values.blockShutdownDuration !== undefined) push('--dapr-block-shutdown-duration', values.blockShutdownDuration);
-  if (values.actorsDisseminateTimeout !== undefined) push('--actors-disseminate-timeout', values.actorsDisseminateTimeout);
-  if (values.schedulerHostAddress !== undefined) push('--scheduler-host-address', values.schedulerHostAddress);
-  else if (settings.schedulerEnabled) push('--scheduler-host-address', schedulerAddress(settings.controlPlaneNamespace, settings.kubeClusterDomain));
-  if (values.disableInitEndpoints !== undefined) push('--disable-init-endpoints', values.disableInitEndpoints);
+  if (values.logAsJson) flag('--log-as-json');
+  if (values.enableProfiling) flag('--enable-profiling');
+  if (settings.mtlsEnabled) flag('--enable-mtls');
+  if (values.appSsl) flag('--app-ssl');
+  if (values.appMaxConcurrency !== undefined) flag('--app-max-concurrency', String(values.appMaxConcurrency));
+  if (values.httpMaxRequestSize !== undefined) flag('--dapr-http-max-request-size', String(values.httpMaxRequestSize));
+  if (values.maxBodySize !== '') flag('--max-body-size', values.maxBodySize);
+  if (values.httpReadBufferSize !== undefined) flag('--dapr-http-read-buffer-size', String(values.httpReadBufferSize));
+  if (values.readBufferSize !== '') flag('--read-buffer-size', values.readBufferSize);
+  if (values.unixDomainSocketPath !== '') flag('--unix-domain-socket', UNIX_DOMAIN_SOCKET_DAPRD_PATH);
+  if (values.blockShutdownDuration !== undefined) flag('--dapr-block-shutdown-duration', values.blockShutdownDuration);
+  if (values.actorsDisseminateTimeout !== undefined) flag('--actors-disseminate-timeout', values.actorsDisseminateTimeout);
+  if (values.schedulerHostAddress !== undefined) flag('--scheduler-host-address', values.schedulerHostAddress);
+  else if (settings.schedulerEnabled) flag('--scheduler-host-address', schedulerAddress(settings.controlPlaneNamespace, settings.kubeClusterDomain));
+  if (values.disableInitEndpoints !== undefined) flag('--disable-init-endpoints', values.disableInitEndpoints);
 
   if (values.enableDebug) {
     ports.push({ name: 'dapr-debug', containerPort: values.debugPort });

@@ -20,6 +20,9 @@ import { buildSidecarPatch, type SidecarPatchResult } from './sidecar-patch.js';
 
 const ANCHORS = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const SETTINGS = defaultInjectorSettings({ trustAnchorsPem: ANCHORS, sidecarImage: 'ghcr.io/dapr/daprd:1.17.5' });
+/** An injector whose SIDECAR_IMAGE is daprd 1.18. */
+const NEXT = defaultInjectorSettings({ trustAnchorsPem: ANCHORS, sidecarImage: 'ghcr.io/dapr/daprd:1.18.1' });
+const IMAGE_18: [string, string] = ['dapr.io/sidecar-image', 'ghcr.io/dapr/daprd:1.18.1'];
 
 function patched(input: Pod, settings: InjectorSettings = SETTINGS): Extract<SidecarPatchResult, { kind: 'patch' }> {
   const result = buildSidecarPatch({ pod: input, namespace: 'shop', settings });
@@ -91,8 +94,9 @@ const DEFAULT_CONTAINER: Container = {
   ],
   resources: {},
   volumeMounts: [{ name: 'dapr-identity-token', readOnly: true, mountPath: '/var/run/secrets/dapr.io/sentrytoken' }],
-  livenessProbe: { tcpSocket: { port: 3501 }, initialDelaySeconds: 180, timeoutSeconds: 3, periodSeconds: 10, failureThreshold: 5 },
-  readinessProbe: { httpGet: { path: '/v1.0/healthz', port: 3501 }, initialDelaySeconds: 1, timeoutSeconds: 1, periodSeconds: 1, failureThreshold: 5 },
+  // daprd 1.17's probe defaults (upstream's 1.17 injector).
+  livenessProbe: { tcpSocket: { port: 3501 }, initialDelaySeconds: 3, timeoutSeconds: 3, periodSeconds: 6, failureThreshold: 3 },
+  readinessProbe: { httpGet: { path: '/v1.0/healthz', port: 3501 }, initialDelaySeconds: 3, timeoutSeconds: 3, periodSeconds: 6, failureThreshold: 3 },
   imagePullPolicy: 'IfNotPresent',
   securityContext: { runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
 };
@@ -261,7 +265,9 @@ void describe('buildSidecarPatch: each annotation', () => {
       },
     ],
     ['app health settings alone do nothing', [['dapr.io/app-health-check-path', '/ready']], (c) => assert.equal(flag(c, '--app-health-check-path'), undefined)],
-    ['dapr.io/app-binding-options-timeout', [['dapr.io/app-binding-options-timeout', '5s']], (c) => assert.equal(flag(c, '--app-binding-options-timeout'), '5s')],
+    // No released daprd accepts --app-binding-options-timeout: never passed, whatever the version.
+    ['dapr.io/app-binding-options-timeout', [['dapr.io/app-binding-options-timeout', '5s']], (c) => assert.equal(flag(c, '--app-binding-options-timeout'), undefined)],
+    ['dapr.io/app-binding-options-timeout for daprd 1.18', [['dapr.io/app-binding-options-timeout', '5s'], IMAGE_18], (c) => assert.equal(flag(c, '--app-binding-options-timeout'), undefined)],
     [
       'sidecar resources',
       [['dapr.io/sidecar-cpu-request', '100m'], ['dapr.io/sidecar-cpu-limit', '1'], ['dapr.io/sidecar-memory-request', '64Mi'], ['dapr.io/sidecar-memory-limit', '256Mi']],
@@ -283,7 +289,8 @@ void describe('buildSidecarPatch: each annotation', () => {
     ['an empty dapr.io/placement-host-address turns actors off', [['dapr.io/placement-host-address', '']], (c) => assert.equal(flag(c, '--placement-host-address'), undefined)],
     ['dapr.io/scheduler-host-address', [['dapr.io/scheduler-host-address', 'sched:50006']], (c) => assert.equal(flag(c, '--scheduler-host-address'), 'sched:50006')],
     ['an empty dapr.io/scheduler-host-address is passed empty', [['dapr.io/scheduler-host-address', '""']], (c) => assert.equal(flag(c, '--scheduler-host-address'), '')],
-    ['dapr.io/actors-disseminate-timeout', [['dapr.io/actors-disseminate-timeout', '10s']], (c) => assert.equal(flag(c, '--actors-disseminate-timeout'), '10s')],
+    ['dapr.io/actors-disseminate-timeout for daprd 1.18', [['dapr.io/actors-disseminate-timeout', '10s'], IMAGE_18], (c) => assert.equal(flag(c, '--actors-disseminate-timeout'), '10s')],
+    ['dapr.io/actors-disseminate-timeout is dropped for daprd 1.17', [['dapr.io/actors-disseminate-timeout', '10s']], (c) => assert.equal(flag(c, '--actors-disseminate-timeout'), undefined)],
     ['dapr.io/sentry-request-jwt-audiences', [['dapr.io/sentry-request-jwt-audiences', 'a,b']], (c) => assert.equal(flag(c, '--sentry-request-jwt-audiences'), 'a,b')],
     [
       'dapr.io/env',
@@ -324,10 +331,11 @@ void describe('buildSidecarPatch: each annotation', () => {
       (c) => assert.deepEqual(c.securityContext, { windowsOptions: { runAsUserName: 'ContainerAdministrator' }, runAsNonRoot: false, readOnlyRootFilesystem: false, allowPrivilegeEscalation: false }),
     ],
     [
-      'dapr.io/enable-native-sidecar',
-      [['dapr.io/enable-native-sidecar', 'true']],
+      'dapr.io/enable-native-sidecar for daprd 1.18',
+      [['dapr.io/enable-native-sidecar', 'true'], IMAGE_18],
       (c) => assert.equal(c.restartPolicy, 'Always'),
     ],
+    ['dapr.io/enable-native-sidecar is dropped for daprd 1.17', [['dapr.io/enable-native-sidecar', 'true']], (c) => assert.equal(c.restartPolicy, undefined)],
   ];
 
   for (const [what, annotations, check] of cases) {
@@ -366,7 +374,7 @@ void describe('buildSidecarPatch: each annotation', () => {
 
   void test('dapr.io/enable-native-sidecar puts daprd in initContainers', () => {
     const input = base(['dapr.io/enable-native-sidecar', 'true']);
-    const result = patched(input);
+    const result = patched(input, NEXT);
     assert.deepEqual(result.patch.slice(2, 4).map((op) => op.path), ['/spec/initContainers', '/spec/initContainers/-']);
     const after = applyJsonPatch(input, result.patch);
     assert.deepEqual(after.spec?.initContainers?.map((c) => [c.name, c.restartPolicy]), [['daprd', 'Always']]);
@@ -375,12 +383,12 @@ void describe('buildSidecarPatch: each annotation', () => {
 
   void test('native sidecars appended after existing init containers', () => {
     const input = pod('p', daprEnabled('myapp'), withInitContainers({ name: 'init' }), withAnnotation('dapr.io/enable-native-sidecar', 'yes'));
-    const after = injectedPod(input);
+    const after = injectedPod(input, NEXT);
     assert.deepEqual(after.spec?.initContainers?.map((c) => c.name), ['init', 'daprd']);
   });
 
   void test('the injector-wide native sidecar default, and the annotation overriding it', () => {
-    const settings = { ...SETTINGS, nativeSidecarDefault: true };
+    const settings = { ...NEXT, nativeSidecarDefault: true };
     assert.equal(daprd(base(), settings).restartPolicy, 'Always');
     assert.equal(daprd(base(['dapr.io/enable-native-sidecar', 'false']), settings).restartPolicy, undefined);
   });
@@ -521,7 +529,7 @@ void describe('buildSidecarPatch: skips', () => {
 
   void test('reinvocation on the patched pod is a no-op, native or not', () => {
     for (const native of ['false', 'true']) {
-      const once = injectedPod(pod('p', daprEnabled(), withAnnotation('dapr.io/enable-native-sidecar', native)));
+      const once = injectedPod(pod('p', daprEnabled(), withAnnotation('dapr.io/enable-native-sidecar', native)), NEXT);
       assert.equal(skip(once).reason, 'already_injected');
     }
   });
@@ -578,7 +586,7 @@ void describe('buildSidecarPatch: warnings and denials', () => {
       pod('', withAnnotation('dapr.io/enabled', 'true'), withGenerateName('web-7d9f-'), ownedBy('ReplicaSet', 'web-7d9f')),
       /dapr\.io\/app-id is not set and the pod has no name yet \(it is created from generateName "web-7d9f-"\), so there is no app id for the sidecar: add dapr\.io\/app-id/,
     ],
-    ['a native sidecar on an old API server', base({ 'dapr.io/enable-native-sidecar': 'true' }), /older than Kubernetes 1\.29.*set dapr\.io\/enable-native-sidecar to "false"/, { ...SETTINGS, nativeSidecarsSupported: false }],
+    ['a native sidecar on an old API server', base({ 'dapr.io/enable-native-sidecar': 'true' }), /older than Kubernetes 1\.29.*set dapr\.io\/enable-native-sidecar to "false"/, { ...NEXT, nativeSidecarsSupported: false }],
   ];
   for (const [what, input, message, settings] of denies) {
     void test(`denies ${what}`, () => {
@@ -597,5 +605,77 @@ void describe('buildSidecarPatch: warnings and denials', () => {
 
   void test('native sidecars on an old API server are fine when not asked for', () => {
     assert.equal(run(base({}), { ...SETTINGS, nativeSidecarsSupported: false }).kind, 'patch');
+  });
+});
+
+void describe('buildSidecarPatch: the daprd version the sidecar runs', () => {
+  const run = (annotations: Record<string, string>, settings: InjectorSettings = SETTINGS): Extract<SidecarPatchResult, { kind: 'patch' }> =>
+    patched(pod('p', daprEnabled('myapp'), withAnnotations(annotations)), settings);
+  const sidecarOf = (result: Extract<SidecarPatchResult, { kind: 'patch' }>): Container => {
+    const op = result.patch.find((o) => o.path === '/spec/containers/-' || o.path === '/spec/initContainers/-');
+    return op?.value as Container;
+  };
+  const LIVENESS_17 = { tcpSocket: { port: 3501 }, initialDelaySeconds: 3, timeoutSeconds: 3, periodSeconds: 6, failureThreshold: 3 };
+  const LIVENESS_18 = { tcpSocket: { port: 3501 }, initialDelaySeconds: 180, timeoutSeconds: 3, periodSeconds: 10, failureThreshold: 5 };
+  const READINESS_18 = { httpGet: { path: '/v1.0/healthz', port: 3501 }, initialDelaySeconds: 1, timeoutSeconds: 1, periodSeconds: 1, failureThreshold: 5 };
+
+  void test('probe defaults follow the version: SIDECAR_IMAGE, then dapr.io/sidecar-image', () => {
+    assert.deepEqual(sidecarOf(run({})).livenessProbe, LIVENESS_17);
+    assert.deepEqual(sidecarOf(run({}, NEXT)).livenessProbe, LIVENESS_18);
+    assert.deepEqual(sidecarOf(run({}, NEXT)).readinessProbe, READINESS_18);
+    assert.deepEqual(sidecarOf(run({ 'dapr.io/sidecar-image': 'ghcr.io/dapr/daprd:1.18.1' })).livenessProbe, LIVENESS_18);
+    assert.deepEqual(sidecarOf(run({ 'dapr.io/sidecar-image': 'docker.io/daprio/daprd:1.17.2-mariner' }, NEXT)).livenessProbe, LIVENESS_17);
+  });
+
+  void test('a pod setting some probe annotations gets its version’s defaults for the rest, also for malformed ones', () => {
+    const result = run({ 'dapr.io/sidecar-liveness-probe-delay-seconds': '30', 'dapr.io/sidecar-liveness-probe-threshold': 'x' });
+    assert.deepEqual(sidecarOf(result).livenessProbe, { ...LIVENESS_17, initialDelaySeconds: 30 });
+    assert.match(result.warnings.map((w) => w.message).join('\n'), /threshold: "x" is not an integer, so the default of the sidecar's daprd version is used/);
+  });
+
+  void test('annotations the version does not support are dropped with a warning naming them and the version', () => {
+    const result = run({ 'dapr.io/actors-disseminate-timeout': '10s', 'dapr.io/app-binding-options-timeout': '5s', 'dapr.io/enable-native-sidecar': 'true' });
+    const args = sidecarOf(result).args ?? [];
+    assert.ok(!args.includes('--actors-disseminate-timeout') && !args.includes('--app-binding-options-timeout'), args.join(' '));
+    assert.equal(result.patch.some((o) => o.path.startsWith('/spec/initContainers')), false);
+    const messages = result.warnings.filter((w) => w.code === 'unsupported_by_version').map((w) => w.message);
+    assert.deepEqual(messages, [
+      'dapr.io/actors-disseminate-timeout is ignored for this sidecar, which runs daprd 1.17: it needs daprd 1.18 or later',
+      'dapr.io/enable-native-sidecar is ignored for this sidecar, which runs daprd 1.17: it needs daprd 1.18 or later',
+      'dapr.io/app-binding-options-timeout is ignored for this sidecar, which runs daprd 1.17: no released daprd accepts the flag it would pass',
+    ]);
+    const next = run({ 'dapr.io/actors-disseminate-timeout': '10s', 'dapr.io/app-binding-options-timeout': '5s' }, NEXT);
+    assert.deepEqual(next.warnings.map((w) => w.annotation), ['dapr.io/app-binding-options-timeout']);
+  });
+
+  void test('NATIVE_SIDECAR_ENABLED does not apply to daprd 1.17 sidecars, with a warning', () => {
+    const result = run({}, { ...SETTINGS, nativeSidecarDefault: true });
+    assert.equal(sidecarOf(result).restartPolicy, undefined);
+    assert.match(result.warnings[0]?.message ?? '', /NATIVE_SIDECAR_ENABLED.*daprd 1\.17 and is injected as a regular container/);
+    assert.equal(sidecarOf(run({}, { ...NEXT, nativeSidecarDefault: true })).restartPolicy, 'Always');
+  });
+
+  void test('an image without a version tag: the --sidecar-version hint for SIDECAR_IMAGE, else the newest shape with a warning', () => {
+    const digest = 'ghcr.io/dapr/daprd@sha256:' + 'a'.repeat(64);
+    const hinted = run({}, { ...SETTINGS, sidecarImage: digest, sidecarVersionHint: '1.17.5' });
+    assert.equal(hinted.version.minor, '1.17');
+    assert.equal(hinted.version.source, 'hint');
+    assert.deepEqual(hinted.warnings, []);
+    const unknown = run({}, { ...SETTINGS, sidecarImage: digest });
+    assert.equal(unknown.version.minor, '1.18');
+    assert.match(unknown.warnings[0]?.message ?? '', /has no version tag.*built as for daprd 1\.18/);
+    // A pod's own untagged image is not the hinted one.
+    const own = run({ 'dapr.io/sidecar-image': 'example.com/daprd:latest' }, { ...SETTINGS, sidecarVersionHint: '1.17.5' });
+    assert.equal(own.version.fallbackReason, 'unknown');
+  });
+
+  void test('newer versions get the newest shape, older ones the oldest, both with a warning', () => {
+    const newer = run({ 'dapr.io/sidecar-image': 'ghcr.io/dapr/daprd:1.19.0-rc.1' });
+    assert.deepEqual([newer.version.minor, newer.version.fallbackReason], ['1.18', 'newer']);
+    assert.match(newer.warnings[0]?.message ?? '', /"1\.19\.0-rc\.1" is newer than the versions the injector knows, so the sidecar is built as for daprd 1\.18/);
+    const older = run({ 'dapr.io/sidecar-image': 'ghcr.io/dapr/daprd:v1.16.9' });
+    assert.deepEqual([older.version.minor, older.version.fallbackReason], ['1.17', 'older']);
+    const tagAndDigest = run({ 'dapr.io/sidecar-image': `registry:5000/dapr/daprd:1.18.1@sha256:${'b'.repeat(64)}` });
+    assert.deepEqual([tagAndDigest.version.minor, tagAndDigest.version.fallbackReason], ['1.18', undefined]);
   });
 });

@@ -6,6 +6,8 @@ import { isTruthy } from '../annotations/value-parsers.js';
 import { parseVolumeMounts } from './annotation-lists.js';
 import { SERVICE_PLACEMENT, serviceAddress, type InjectorSettings } from './injector-settings.js';
 import type { Container, EnvVar, Pod, PatchOperation, Volume, VolumeMount } from './pod-types.js';
+import { sidecarVersion, type SidecarVersion } from '../versions/daprd-versions.js';
+import { fitToVersion } from '../versions/versioned-annotations.js';
 import { COMPONENTS_SOCKETS_FOLDER_ENV, SIDECAR_CONTAINER_NAME, UNIX_DOMAIN_SOCKET_DAPRD_PATH, buildSidecarContainer } from './sidecar-container.js';
 
 export const TOKEN_VOLUME_NAME = 'dapr-identity-token';
@@ -25,19 +27,29 @@ export interface SidecarPatchInput {
   readonly settings: InjectorSettings;
   /** Pluggable-component containers declared on Components (`dapr.io/component-container`) for this app. */
   readonly injectedComponentContainers?: readonly Container[];
+  /** The daprd version the sidecar will run; computed from the image when absent. */
+  readonly version?: SidecarVersion;
 }
 
 export type SkipReason = 'not_enabled' | 'already_injected';
 
 export type SidecarPatchResult =
   | { readonly kind: 'skip'; readonly reason: SkipReason; readonly warnings: readonly Diagnostic[] }
-  | { readonly kind: 'patch'; readonly appId: string; readonly patch: readonly PatchOperation[]; readonly warnings: readonly Diagnostic[] }
-  | { readonly kind: 'deny'; readonly appId: string; readonly message: string; readonly denials: readonly Diagnostic[]; readonly warnings: readonly Diagnostic[] };
+  | { readonly kind: 'patch'; readonly appId: string; readonly patch: readonly PatchOperation[]; readonly warnings: readonly Diagnostic[]; readonly version: SidecarVersion }
+  | {
+      readonly kind: 'deny';
+      readonly appId: string;
+      readonly message: string;
+      readonly denials: readonly Diagnostic[];
+      readonly warnings: readonly Diagnostic[];
+      readonly version: SidecarVersion;
+    };
 
 /**
  * The RFC 6902 patch that gives a pod its `daprd` sidecar, exactly as
- * upstream's `SidecarConfig.GetPatch` builds it for the same annotations and
- * injector settings (spec 5.3 and 5.4). A pure function: no I/O, no clock.
+ * upstream's `SidecarConfig.GetPatch` of the sidecar's daprd minor version
+ * builds it for the same annotations and injector settings (spec 5.3 and
+ * 5.4; the per-version table is `versions/daprd-versions.ts`). A pure function: no I/O, no clock.
  *
  * Skips a pod whose `dapr.io/enabled` is not "true" (upstream's admission
  * gate), and one that already has a `daprd` container or init container,
@@ -57,17 +69,20 @@ export function buildSidecarPatch(input: SidecarPatchInput): SidecarPatchResult 
   if (!isEnabled(annotations)) return { kind: 'skip', reason: 'not_enabled', warnings: enabledGate(annotations) };
   if (hasSidecar(pod)) return { kind: 'skip', reason: 'already_injected', warnings: [] };
 
-  const parsed = parseAnnotations(annotations);
+  const version = input.version ?? podSidecarVersion(pod, settings);
+  const raw = parseAnnotations(annotations);
+  const fitted = fitToVersion(raw, version, settings.nativeSidecarDefault);
+  const parsed = fitted.parsed;
   const { values } = parsed;
   const checked = checkAnnotations(parsed, {
     podName: pod.metadata?.name ?? '',
     generateName: pod.metadata?.generateName ?? '',
     ownedByController: (pod.metadata?.ownerReferences ?? []).some((owner) => owner.controller === true),
-    nativeSidecarDefault: settings.nativeSidecarDefault,
+    nativeSidecarDefault: fitted.nativeSidecarDefault,
     nativeSidecarsSupported: settings.nativeSidecarsSupported,
   });
   const appId = checked.appId;
-  const diagnostics: Diagnostic[] = [...parsed.diagnostics, ...checked.diagnostics];
+  const diagnostics: Diagnostic[] = [...raw.diagnostics, ...fitted.diagnostics, ...checked.diagnostics];
 
   const podVolumes = pod.spec?.volumes ?? [];
   const containers = pod.spec?.containers ?? [];
@@ -117,13 +132,14 @@ export function buildSidecarPatch(input: SidecarPatchInput): SidecarPatchResult 
     volumeMounts: daprdMounts,
     componentsSocketsMount: socketsMount,
     nativeSidecar: checked.nativeSidecar,
+    version: version.minor,
   });
   diagnostics.push(...built.diagnostics);
 
   const denials = diagnostics.filter((d) => d.severity === 'denial');
   const warnings = diagnostics.filter((d) => d.severity === 'warning');
   if (denials.length > 0) {
-    return { kind: 'deny', appId, message: denials.map((d) => d.message).join('; '), denials, warnings };
+    return { kind: 'deny', appId, message: denials.map((d) => d.message).join('; '), denials, warnings, version };
   }
 
   const patch: PatchOperation[] = [];
@@ -173,7 +189,18 @@ export function buildSidecarPatch(input: SidecarPatchInput): SidecarPatchResult 
     }
   }
 
-  return { kind: 'patch', appId, patch, warnings };
+  return { kind: 'patch', appId, patch, warnings, version };
+}
+
+/**
+ * The daprd version a pod's sidecar will run: from `dapr.io/sidecar-image`
+ * when set (as upstream reads it, any present value), else SIDECAR_IMAGE
+ * (with the --sidecar-version hint for an image without a version tag).
+ */
+export function podSidecarVersion(pod: Pod, settings: InjectorSettings): SidecarVersion {
+  const own = pod.metadata?.annotations?.[ANNOTATIONS.sidecarImage.key];
+  const image = own !== undefined && own !== '' ? own : settings.sidecarImage;
+  return sidecarVersion(image, settings.sidecarImage, settings.sidecarVersionHint);
 }
 
 /** Upstream's admission gate: `dapr.io/enabled` equal to "true", ignoring case. */

@@ -8,7 +8,7 @@ import { applyJsonPatch } from '../patch/json-patch.js';
 import type { Pod, PatchOperation } from '../patch/pod-types.js';
 import { daprEnabled, pod, withAnnotation } from '../testing/pod-fixtures.js';
 import { handleAdmissionReview, type AdmissionHandlerDeps } from './admission-handler.js';
-import { BUILT_IN_ALLOWED_SERVICE_ACCOUNTS, isAuthorizedUser, serviceAccountMatcher } from './service-account-matcher.js';
+import { BUILT_IN_ALLOWED_SERVICE_ACCOUNTS, isAuthorizedUser, serviceAccountMatcher, versionedAuthorizer } from './service-account-matcher.js';
 
 const CONTROLLER = { username: 'system:serviceaccount:kube-system:replicaset-controller', uid: 'rs-uid', groups: ['system:serviceaccounts'] };
 const USER = { username: 'alice', uid: 'alice-uid', groups: ['system:authenticated'] };
@@ -32,10 +32,11 @@ function review(object: unknown, options: { userInfo?: object; kind?: string; ap
 function setup(overrides: Partial<AdmissionHandlerDeps> = {}): { deps: AdmissionHandlerDeps; metrics: InjectorMetrics; registry: Registry } {
   const registry = new Registry();
   const metrics = createInjectorMetrics(registry);
-  const matcher = serviceAccountMatcher(BUILT_IN_ALLOWED_SERVICE_ACCOUNTS);
+  // The UIDs upstream resolves at start for the built-in controllers.
+  const authorized = versionedAuthorizer({ serviceAccounts: [], prefixNames: ['tools*:runner'] }, new Set(['olm-uid', 'rs-uid']));
   const deps: AdmissionHandlerDeps = {
     settings: () => defaultInjectorSettings({ trustAnchorsPem: 'PEM' }),
-    isAuthorized: (request) => isAuthorizedUser(request.userInfo, matcher, new Set(['olm-uid'])),
+    isAuthorized: (request, minor) => authorized(request.userInfo, minor),
     metrics,
     logger: silentLogger(),
     ...overrides,
@@ -120,7 +121,7 @@ void describe('handleAdmissionReview', () => {
   const authorized: [string, object][] = [
     ['system:masters', { username: 'admin', groups: ['system:masters'] }],
     ['a service account UID resolved at startup', { username: 'someone', uid: 'olm-uid' }],
-    ['every built-in controller', { username: 'system:serviceaccount:kube-system:job-controller' }],
+    ['a prefix-names entry, by name', { username: 'system:serviceaccount:tools-a:runner', uid: 'new' }],
   ];
   for (const [what, userInfo] of authorized) {
     void test(`injects for ${what}`, () => {
@@ -128,6 +129,25 @@ void describe('handleAdmissionReview', () => {
       assert.equal(handleAdmissionReview(review(pod('p', daprEnabled()), { userInfo }), deps).outcome, 'injected');
     });
   }
+
+  void test('allow-list rules follow the sidecar version: 1.18 matches every entry by name, 1.17 only by the UIDs resolved at start', () => {
+    const { deps } = setup();
+    // A built-in controller whose UID was not listed at start (recreated since, say).
+    const userInfo = { username: 'system:serviceaccount:kube-system:job-controller', uid: 'unlisted' };
+    const v18 = pod('p', daprEnabled(), withAnnotation('dapr.io/sidecar-image', 'ghcr.io/dapr/daprd:1.18.1'));
+    assert.equal(handleAdmissionReview(review(v18, { userInfo }), deps).outcome, 'injected');
+    assert.equal(handleAdmissionReview(review(pod('p', daprEnabled()), { userInfo }), deps).outcome, 'unauthorized');
+    const v18Injector = setup({ settings: () => defaultInjectorSettings({ trustAnchorsPem: 'PEM', sidecarImage: 'ghcr.io/dapr/daprd:1.18.1' }) });
+    assert.equal(handleAdmissionReview(review(pod('p', daprEnabled()), { userInfo }), v18Injector.deps).outcome, 'injected');
+  });
+
+  void test('a sidecar of an unknown daprd version: the newest shape, a warning and a metric', async () => {
+    const { deps, registry } = setup();
+    const result = handleAdmissionReview(review(pod('p', daprEnabled(), withAnnotation('dapr.io/sidecar-image', 'example.com/daprd:edge'))), deps);
+    assert.equal(result.outcome, 'injected');
+    assert.match(responseOf(result.body).warnings?.[0] ?? '', /"example\.com\/daprd:edge" has no version tag.*as for daprd 1\.18/);
+    assert.equal(await counter(registry, 'tsdapr_injector_sidecar_version_fallbacks_total'), 1);
+  });
 
   void test('denies unusable annotations with a message naming them', async () => {
     const { deps, registry } = setup();

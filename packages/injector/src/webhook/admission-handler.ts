@@ -3,13 +3,15 @@ import type { Diagnostic } from '../annotations/diagnostic.js';
 import type { AdmissionOutcome, InjectorMetrics } from '../metrics.js';
 import type { InjectorSettings } from '../patch/injector-settings.js';
 import type { Container } from '../patch/pod-types.js';
-import { buildSidecarPatch, enabledGate, isEnabled } from '../patch/sidecar-patch.js';
+import { buildSidecarPatch, enabledGate, isEnabled, podSidecarVersion } from '../patch/sidecar-patch.js';
+import type { DaprdMinor } from '../versions/daprd-versions.js';
 import { parseAdmissionReview, parsePod, reviewResponse, type AdmissionRequest, type AdmissionResponse, type AdmissionReview } from './admission-review.js';
 
 export interface AdmissionHandlerDeps {
   /** The current settings (trust anchors and the mTLS flag change at run time). */
   readonly settings: () => InjectorSettings;
-  readonly isAuthorized: (request: AdmissionRequest) => boolean;
+  /** Upstream's allow-list, with the rules of the daprd version the pod's sidecar will run. */
+  readonly isAuthorized: (request: AdmissionRequest, minor: DaprdMinor) => boolean;
   /** Pluggable-component containers declared for an app; none when absent. */
   readonly componentContainers?: (appId: string, namespace: string) => readonly Container[];
   readonly metrics: InjectorMetrics;
@@ -75,7 +77,10 @@ function decide(review: AdmissionReview, deps: AdmissionHandlerDeps): AdmissionR
   if (!isEnabled(annotations)) return answer(review, { uid, allowed: true, ...warningsField(enabledGate(annotations), deps) }, 'not_enabled');
 
   const appId = appIdOf(pod);
-  if (!deps.isAuthorized(request)) {
+  const settings = deps.settings();
+  // The sidecar's daprd version decides everything version-specific, the allow-list rules first.
+  const version = podSidecarVersion(pod, settings);
+  if (!deps.isAuthorized(request, version.minor)) {
     const username = request.userInfo?.username ?? '';
     log.error({ uid, namespace: request.namespace, appId, username }, 'service account not on the list of allowed controller accounts; the pod gets no sidecar');
     deps.metrics.failed.inc({ app_id: appId, reason: 'pod_patch' });
@@ -84,13 +89,14 @@ function decide(review: AdmissionReview, deps: AdmissionHandlerDeps): AdmissionR
   }
 
   const namespace = request.namespace ?? pod.metadata?.namespace ?? '';
-  const settings = deps.settings();
   const result = buildSidecarPatch({
     pod,
     namespace,
     settings,
+    version,
     injectedComponentContainers: deps.componentContainers?.(appId, namespace) ?? [],
   });
+  if (result.kind !== 'skip' && version.fallbackReason) deps.metrics.sidecarVersionFallbacks.inc({ reason: version.fallbackReason, shape: version.minor });
   switch (result.kind) {
     case 'skip':
       return answer(review, { uid, allowed: true, ...warningsField(result.warnings, deps) }, result.reason);

@@ -193,8 +193,11 @@ void describe('injector against a real kube-apiserver', { timeout: 300_000 }, ()
     }
   });
 
-  void test('a native sidecar is stored as an init container with restartPolicy Always', async () => {
-    const created = await core().createNamespacedPod({ namespace: ns.name, body: annotatedPod('native', { 'dapr.io/app-id': 'native', 'dapr.io/enable-native-sidecar': 'true' }) });
+  void test('a native sidecar (daprd 1.18) is stored as an init container with restartPolicy Always', async () => {
+    const created = await core().createNamespacedPod({
+      namespace: ns.name,
+      body: annotatedPod('native', { 'dapr.io/app-id': 'native', 'dapr.io/enable-native-sidecar': 'true', 'dapr.io/sidecar-image': 'ghcr.io/dapr/daprd:1.18.1' }),
+    });
     const daprd = created.spec?.initContainers?.find((c) => c.name === 'daprd');
     assert.equal(daprd?.restartPolicy, 'Always');
     assert.ok(!created.spec?.containers?.some((c) => c.name === 'daprd'));

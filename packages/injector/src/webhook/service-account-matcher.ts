@@ -1,4 +1,5 @@
 import { InvalidInputError } from '@tsdapr/runtime';
+import { VERSION_SHAPES, type DaprdMinor } from '../versions/daprd-versions.js';
 import type { UserInfo } from './admission-review.js';
 
 /** Upstream's built-in allow-list of controller service accounts (`namespace:name`). */
@@ -87,4 +88,32 @@ export function isAuthorizedUser(userInfo: UserInfo | undefined, matcher: Servic
   }
   if (userInfo.uid && allowedUids.has(userInfo.uid)) return true;
   return (userInfo.groups ?? []).includes(SYSTEM_MASTERS);
+}
+
+export interface AllowList {
+  /** ALLOWED_SERVICE_ACCOUNTS. */
+  readonly serviceAccounts: readonly string[];
+  /** ALLOWED_SERVICE_ACCOUNTS_PREFIX_NAMES. */
+  readonly prefixNames: readonly string[];
+}
+
+/** The entries whose UIDs are resolved at start (upstream's `AllowedControllersServiceAccountUID`, both versions). */
+export function uidAllowList(allow: AllowList): string[] {
+  return [...BUILT_IN_ALLOWED_SERVICE_ACCOUNTS, ...allow.serviceAccounts];
+}
+
+export type VersionedAuthorizer = (userInfo: UserInfo | undefined, minor: DaprdMinor) => boolean;
+
+/**
+ * Upstream's allow-list rules for the daprd version a pod will run (the
+ * version table's `allowListByName`): 1.17 matches by name only the
+ * prefix-names entries, the built-in list and ALLOWED_SERVICE_ACCOUNTS only
+ * by the UIDs resolved at start; 1.18 matches all of them by name, as globs.
+ */
+export function versionedAuthorizer(allow: AllowList, allowedUids: ReadonlySet<string>): VersionedAuthorizer {
+  const byName = {
+    'all-entries': serviceAccountMatcher([...BUILT_IN_ALLOWED_SERVICE_ACCOUNTS, ...allow.serviceAccounts, ...allow.prefixNames]),
+    'prefix-names-only': serviceAccountMatcher(allow.prefixNames),
+  } as const;
+  return (userInfo, minor) => isAuthorizedUser(userInfo, byName[VERSION_SHAPES[minor].allowListByName], allowedUids);
 }
