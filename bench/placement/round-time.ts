@@ -16,7 +16,7 @@
  * leave and rejoin repeated `--churn` times (p50/p99); and the placement
  * process's CPU time per phase (/proc/<pid>/stat) and its RSS (VmRSS after
  * the join, VmHWM at the end).
- * The sidecars behave like daprd 1.17 (spec §3.5): REPORT on connect (no
+ * The sidecars behave like daprd 1.17 (dapr/dapr:pkg/actors/internal/placement@v1.17.5): REPORT on connect (no
  * version, api_level 20) and never again (1.17 sends no heartbeats; the
  * server's keepalive pings are the liveness signal), ack lock/update/unlock
  * with the same operation and the round's version, close the stream on an

@@ -30,7 +30,7 @@ function presentedCertificate(port: number): Promise<X509Certificate> {
   });
 }
 
-/** daprd versions under test, with the key type their SVIDs use (spec 1.3). */
+/** daprd versions under test, with the key type their SVIDs use (1.17 asks for ECDSA P-256, 1.18 for Ed25519: dapr/dapr:pkg/security@v1.17.5, @v1.18.1). */
 const DAPRD_VERSIONS = [
   { version: '1.17.5', keyType: 'ec' },
   { version: '1.18.1', keyType: 'ed25519' },

@@ -32,7 +32,7 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE
 /**
  * The trust anchors of a control-plane process, from the mounted
  * `dapr-trust-bundle` ConfigMap (`/var/run/secrets/dapr.io/tls/ca.crt`,
- * spec 2.6): waits until the file exists, then re-reads it on every change
+ * dapr/dapr:pkg/security/security.go@v1.17.5): waits until the file exists, then re-reads it on every change
  * of its directory and on a slow poll, and tells listeners when it changes.
  * A file without a PEM certificate is logged and the previous anchors are kept.
  */

@@ -52,7 +52,7 @@ const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
 
 /**
  * A new self-signed root and an issuer signed by it, as sentry generates
- * when the trust bundle is missing (spec 1.4). The root key is discarded, as
+ * when the trust bundle is missing (dapr/dapr:pkg/sentry/server/ca/bundle/bundle.go@v1.17.5). The root key is discarded, as
  * upstream does: rotating the issuer later means a new root as well.
  * Runs once per cluster, so it uses @peculiar/asn1-x509 for clarity.
  */

@@ -31,7 +31,7 @@ const SIGNATURE_OIDS: Record<string, string> = {
   sha256WithRSAEncryption: '1.2.840.113549.1.1.11',
 };
 
-/** Everything a workload certificate must be (spec 1.4), checked with Node and @peculiar/x509. */
+/** Everything a workload certificate must be (dapr/dapr:pkg/sentry/server/ca/bundle/cert.go@v1.17.5), checked with Node and @peculiar/x509. */
 async function assertWorkloadCert(issuer: Issuer, der: Buffer, expected: { spiffeId: string; dnsNames: readonly string[]; key: KeyObject }): Promise<void> {
   const leaf = new X509Certificate(der);
   assert.ok(leaf.verify(issuer.certificate.publicKey), 'leaf signature verifies with the issuer key');

@@ -77,7 +77,7 @@ const KEY_TYPES: Readonly<Record<string, 'pkcs8' | 'sec1' | 'pkcs1'>> = {
 };
 
 /**
- * Validates supplied CA material the way sentry does at startup (spec 2.5)
+ * Validates supplied CA material the way sentry does at startup (dapr/dapr:pkg/sentry/server/ca/validate.go@v1.17.5)
  * and returns an issuer that signs with it. Every failure is a BundleError
  * naming the Secret key at fault and what to do about it.
  */

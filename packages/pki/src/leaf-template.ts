@@ -27,7 +27,7 @@ export interface LeafIssuer {
   readonly signatureAlgorithm: SignatureAlgorithm;
 }
 
-// Sentry's workload profile (spec 1.4). Fixed bytes, encoded once.
+// Sentry's workload profile (dapr/dapr:pkg/sentry/server/ca/bundle/cert.go@v1.17.5). Fixed bytes, encoded once.
 const VERSION_3 = tlv(contextTag(0, true), smallInteger(2));
 const EMPTY_SUBJECT = sequence();
 // keyUsage digitalSignature (critical), EKU serverAuth+clientAuth, basicConstraints CA:FALSE (critical);

@@ -13,7 +13,7 @@ import { createPlacement, type Placement } from './placement.js';
 
 /**
  * Our placement with REAL upstream daprd (the pinned v1.17 build from
- * scripts/build-go-binaries.sh), standalone and in plaintext (spec §7.3 A).
+ * scripts/build-go-binaries.sh), standalone and in plaintext (as `dapr run` starts it).
  * No skip: a missing daprd binary fails the test with how to build it.
  */
 

@@ -42,7 +42,7 @@ export interface Placement {
  * Placement: the gRPC server in front of the namespace loops, the leader
  * election that decides whether it serves, and the admin servers. Each
  * leadership term gets fresh namespace loops: nothing carries over, the
- * sidecars' reconnecting reports rebuild the tables (spec §3.3, §3.5).
+ * sidecars' reconnecting reports rebuild the tables (dapr/dapr:pkg/placement/placement.go and pkg/placement/internal/loops@v1.17.5).
  */
 export function createPlacement(options: PlacementOptions, deps: PlacementDeps): Placement {
   const logger = deps.logger;

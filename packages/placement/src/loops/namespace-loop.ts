@@ -40,7 +40,7 @@ interface WaitingStream {
 /**
  * One namespace's dissemination loop: it owns the namespace's streams, host
  * store and round version, and runs upstream 1.17+'s three-phase rounds
- * (spec §3.5): LOCK → UPDATE (the full table) → UNLOCK, each phase acked by
+ * (dapr/dapr:pkg/placement/internal/loops/disseminator/disseminator.go@v1.17.5): LOCK → UPDATE (the full table) → UNLOCK, each phase acked by
  * every stream before the next is sent.
  *
  * Where upstream leaves a gap, this loop is stricter (each noted at the code):

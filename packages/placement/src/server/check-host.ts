@@ -25,7 +25,7 @@ export interface CheckedHost {
 
 /**
  * The checks upstream's authorizer applies to every Host message, first and
- * later ones alike (spec §3.4), in its order; `peer` is the caller's SPIFFE
+ * later ones alike (dapr/dapr:pkg/placement/internal/authorizer@v1.17.5), in its order; `peer` is the caller's SPIFFE
  * ID when mTLS is on. Plus one of ours: an operation outside the enum.
  * Throws a PlacementError whose code picks the status.
  */

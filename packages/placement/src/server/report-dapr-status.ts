@@ -59,7 +59,7 @@ export interface PlacementCallEvents {
 /**
  * `ReportDaprStatus`: the thin edge between a gRPC stream and the loops.
  * A follower or a shutting-down server refuses at once, before reading.
- * Otherwise every Host message is checked (spec §3.4); the first must be a
+ * Otherwise every Host message is checked (dapr/dapr:pkg/placement/internal/authorizer@v1.17.5); the first must be a
  * REPORT and opens the stream in its namespace, later ones are reports or
  * acks. Whatever ends the stream (the client, a keepalive timeout, a loop,
  * a bad message) reaches the loops once as `stream-closed`.

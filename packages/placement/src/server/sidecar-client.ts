@@ -49,7 +49,7 @@ export type DaprdStep =
   | { readonly kind: 'close' };
 
 /**
- * What a v1.17 daprd does with one placement order (spec 3.5): ack a lock
+ * What a v1.17 daprd does with one placement order (dapr/dapr:pkg/actors/internal/placement/loops/disseminator@v1.17.5): ack a lock
  * and take its version; ack an update unless it is older than the lock
  * (then close the stream); ack an unlock only after an update, taking its
  * version; close on anything else. Every simulated sidecar follows this.
