@@ -461,7 +461,7 @@ const cases: Case[] = [
   },
 ];
 
-void test('namespace loop rounds (upstream's three-phase dissemination)', async (t) => {
+void test('namespace loop rounds (upstream three-phase dissemination)', async (t) => {
   for (const c of cases) {
     await t.test(c.name, () => {
       const f = fixture(c.options);
