@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { TlsMaterial, controlPlaneSpiffeId, grpcServer, sentryService, serverCredentials } from '@tsdapr/grpc';
 import { loadKubeConfig } from '@tsdapr/kube';
@@ -9,6 +10,7 @@ import { createCertificateAuthority } from './ca/certificate-authority.js';
 import { loadFileSentryConfig, loadKubernetesSentryConfig } from './config/load-sentry-config.js';
 import type { SentryConfig } from './config/sentry-config.js';
 import { createSentryMetrics } from './metrics.js';
+import { oidcServer } from './oidc/oidc-server.js';
 import type { SentryOptions } from './options.js';
 import { servingIdentity } from './server/serving-identity.js';
 import { signCertificateHandler } from './server/sign-certificate.js';
@@ -30,6 +32,7 @@ const MAX_MESSAGE_BYTES = 256 * 1024;
 
 export function createSentry(options: SentryOptions, deps: SentryDeps): Sentry {
   const logger = deps.logger;
+  const jwtOidcRequested = options.oidc.requested;
   const now = deps.now ?? (() => new Date());
   const registry = createMetricsRegistry();
   const metrics = createSentryMetrics(registry);
@@ -38,9 +41,18 @@ export function createSentry(options: SentryOptions, deps: SentryDeps): Sentry {
   const spiffeId = controlPlaneSpiffeId(options.trustDomain, options.namespace, 'sentry');
   const kubeConfig = options.mode === 'kubernetes' ? (deps.kubeConfig ?? loadKubeConfig(options.kubeconfigPath)) : undefined;
 
+  const jwt = options.jwt;
+  // In Kubernetes mode the Secret keys are the files' base names (upstream pkg/sentry/server/ca/kube.go).
   const store = kubeConfig
-    ? kubernetesBundleStore({ kubeConfig, namespace: options.namespace, name: options.trustBundleName, keys: options.bundleKeys, logger: logger.child({ component: 'trust-bundle' }) })
-    : fileBundleStore(options.credentialsDir, options.bundleKeys, logger.child({ component: 'trust-bundle' }));
+    ? kubernetesBundleStore({
+        kubeConfig,
+        namespace: options.namespace,
+        name: options.trustBundleName,
+        keys: options.bundleKeys,
+        logger: logger.child({ component: 'trust-bundle' }),
+        ...(jwt.enabled ? { jwtKeys: { signingKey: basename(jwt.keyFilename), jwks: basename(jwt.jwksFilename) } } : {}),
+      })
+    : fileBundleStore(options.credentialsDir, options.bundleKeys, logger.child({ component: 'trust-bundle' }), jwt.enabled ? { keyFilename: jwt.keyFilename, jwksFilename: jwt.jwksFilename } : undefined);
 
   let config: SentryConfig | undefined;
   const tls = new TlsMaterial();
@@ -53,6 +65,7 @@ export function createSentry(options: SentryOptions, deps: SentryDeps): Sentry {
     logger: logger.child({ component: 'trust-bundle' }),
     now,
     expiryWarningWindowMs: options.expiryWarningWindowMs,
+    ...(jwt.enabled ? { jwt: { algorithm: jwt.algorithm, keyId: jwt.keyId, issuer: jwt.issuer } } : {}),
     onIssuer: () => identity.issue(),
   });
   const ca = createCertificateAuthority({
@@ -78,6 +91,8 @@ export function createSentry(options: SentryOptions, deps: SentryDeps): Sentry {
       bundleReady(true);
 
       const admin: Runner[] = adminServers({ endpoints: options, readiness, registry, logger });
+      if (options.oidc.enabled) admin.push(oidcServer({ options: options.oidc, jwksJson: () => bundle.currentJwt()?.jwksJson, algorithm: () => bundle.currentJwt()?.algorithm, issuer: jwt.issuer, logger: logger.child({ component: 'oidc' }) }));
+      else if (options.oidc.enabled !== jwtOidcRequested) logger.info('OIDC HTTP server is disabled (it needs --jwt-enabled)');
       const validatorRunners = [...validators.values()].flatMap((validator) => (validator.runner ? [validator.runner] : []));
       // Validator caches are not a readiness gate, unlike upstream: a cache
       // miss falls back to a direct read, so requests are served correctly
@@ -103,6 +118,16 @@ export function createSentry(options: SentryOptions, deps: SentryDeps): Sentry {
                   trustAnchorsPem: () => bundle.current()?.trustAnchorsPem ?? '',
                   metrics,
                   logger: logger.child({ component: 'sign' }),
+                  ...(jwt.enabled
+                    ? {
+                        jwt: {
+                          issuer: () => bundle.currentJwt(),
+                          ttlMs: jwt.ttlMs,
+                          allowedClockSkewMs: () => config?.allowedClockSkewMs ?? 0,
+                          now,
+                        },
+                      }
+                    : {}),
                 }),
               },
             },

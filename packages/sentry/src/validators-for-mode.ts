@@ -27,7 +27,7 @@ export function createValidators(input: {
     if (configured.name !== 'jwks') {
       throw new InvalidInputError('config_invalid', `spec.mtls.tokenValidators: unknown validator "${configured.name}"; the only one that can be configured is "jwks"`);
     }
-    const { source, caCertificate, minRefreshInterval, requestTimeout } = configured.options;
+    const { source, caCertificate, minRefreshInterval, requestTimeout, allowInsecureHttp } = configured.options;
     if (!source) throw new InvalidInputError('config_invalid', 'spec.mtls.tokenValidators[jwks].options.source is required (a URL, a file path or an inline JWKS)');
     validators.set(
       'jwks',
@@ -35,6 +35,7 @@ export function createValidators(input: {
         source,
         sentrySpiffeId: input.sentrySpiffeId,
         ...(caCertificate ? { caCertificate } : {}),
+        ...(allowInsecureHttp === 'true' ? { allowInsecureHttp: true } : {}),
         ...(minRefreshInterval ? { minRefreshIntervalMs: parseDuration(minRefreshInterval) } : {}),
         ...(requestTimeout ? { requestTimeoutMs: parseDuration(requestTimeout) } : {}),
         logger: input.logger,

@@ -7,6 +7,33 @@ export interface StoredBundle {
   readonly issuerKeyPem?: string | undefined;
   /** The anchors published for consumers (ConfigMap `ca.crt`); undefined where the store has no such copy. */
   readonly publishedAnchorsPem?: string | undefined;
+  /** The JWT signing key and JWKS; read only when JWT issuing is enabled. */
+  readonly jwtKeyPem?: string | undefined;
+  readonly jwksJson?: string | undefined;
+  /** The JWKS published for consumers (ConfigMap), undefined where the store has no such copy. */
+  readonly publishedJwksJson?: string | undefined;
+}
+
+export type JwtBundleAction = { readonly kind: 'generate' } | { readonly kind: 'load'; readonly signingKeyPem: string; readonly jwksJson: string };
+
+/**
+ * What to do with the stored JWT entries. Only when both are absent is a key
+ * generated. Upstream regenerates (and overwrites the key) when only one of
+ * them is there; here that is an error, because a new key silently breaks
+ * every verifier that cached the old JWKS.
+ */
+export function decideJwtAction(stored: StoredBundle, describe: { secret: string; jwtKeys: readonly [string, string] }): JwtBundleAction {
+  const key = present(stored.jwtKeyPem) ? stored.jwtKeyPem : undefined;
+  const jwks = present(stored.jwksJson) ? stored.jwksJson : undefined;
+  if (key === undefined && jwks === undefined) return { kind: 'generate' };
+  if (key === undefined || jwks === undefined) {
+    const [keyName, jwksName] = describe.jwtKeys;
+    throw new TrustBundleError(
+      'jwt_bundle_incomplete',
+      `${describe.secret} has ${key === undefined ? jwksName : keyName} but lacks ${key === undefined ? keyName : jwksName}; refusing to generate a new JWT signing key. Supply the missing entry, or remove both to let sentry generate a new key.`,
+    );
+  }
+  return { kind: 'load', signingKeyPem: key, jwksJson: jwks };
 }
 
 export class TrustBundleError extends TsdaprError {}
@@ -31,6 +58,21 @@ export function sameAnchors(a: string, b: string): boolean {
   const left = blocks(a);
   const right = blocks(b);
   return left.length === right.length && left.every((block, i) => block === right[i]);
+}
+
+/** Two JWKS documents equal as JSON (whitespace and key order of members ignored). */
+export function sameJwks(a: string, b: string): boolean {
+  const canonical = (text: string): string | undefined => {
+    try {
+      const sort = (value: unknown): unknown =>
+        Array.isArray(value) ? value.map(sort) : typeof value === 'object' && value !== null ? Object.fromEntries(Object.entries(value).sort(([x], [y]) => x.localeCompare(y)).map(([k, v]) => [k, sort(v)])) : value;
+      return JSON.stringify(sort(JSON.parse(text)));
+    } catch {
+      return undefined;
+    }
+  };
+  const left = canonical(a);
+  return left !== undefined && left === canonical(b);
 }
 
 /**

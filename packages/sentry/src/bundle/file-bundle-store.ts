@@ -1,14 +1,24 @@
 import { watch as watchDirectory } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
 import type { CaBundlePem } from '@tsdapr/pki';
 import type { Logger, Runner } from '@tsdapr/runtime';
+import type { JwtBundlePem } from '../jwt/jwt-issuer.js';
 import type { StoredBundle } from './bundle-state.js';
 import type { TrustBundleStore } from './trust-bundle-store.js';
 
-/** Standalone mode: three files in a directory, written 0600. */
-export function fileBundleStore(dir: string, keys: { trustAnchors: string; issuerCert: string; issuerKey: string }, logger: Logger): TrustBundleStore {
-  const path = (name: string): string => join(dir, name);
+/**
+ * Standalone mode: three files in a directory, written 0600; with JWT issuing
+ * also the signing key and JWKS (names relative to the directory, or absolute
+ * paths, as upstream's --jwt-key-filename and --jwks-filename).
+ */
+export function fileBundleStore(
+  dir: string,
+  keys: { trustAnchors: string; issuerCert: string; issuerKey: string },
+  logger: Logger,
+  jwt?: { readonly keyFilename: string; readonly jwksFilename: string },
+): TrustBundleStore {
+  const path = (name: string): string => (isAbsolute(name) ? name : join(dir, name));
   const readOptional = async (name: string): Promise<string | undefined> => {
     try {
       return await readFile(path(name), 'utf8');
@@ -18,14 +28,44 @@ export function fileBundleStore(dir: string, keys: { trustAnchors: string; issue
     }
   };
   return {
-    names: { secret: `directory ${dir}`, keys: [keys.trustAnchors, keys.issuerCert, keys.issuerKey] },
+    names: { secret: `directory ${dir}`, keys: [keys.trustAnchors, keys.issuerCert, keys.issuerKey], ...(jwt ? { jwtKeys: [jwt.keyFilename, jwt.jwksFilename] as const } : {}) },
     async read(): Promise<StoredBundle> {
-      const [trustAnchorsPem, issuerChainPem, issuerKeyPem] = await Promise.all([
+      const [trustAnchorsPem, issuerChainPem, issuerKeyPem, jwtKeyPem, jwksJson] = await Promise.all([
         readOptional(keys.trustAnchors),
         readOptional(keys.issuerCert),
         readOptional(keys.issuerKey),
+        jwt ? readOptional(jwt.keyFilename) : undefined,
+        jwt ? readOptional(jwt.jwksFilename) : undefined,
       ]);
-      return { trustAnchorsPem, issuerChainPem, issuerKeyPem };
+      return { trustAnchorsPem, issuerChainPem, issuerKeyPem, ...(jwt ? { jwtKeyPem, jwksJson } : {}) };
+    },
+    async writeGeneratedJwt(bundle: JwtBundlePem): Promise<boolean> {
+      if (!jwt) throw new Error('JWT issuing is not enabled');
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const lockPath = path(`${basename(jwt.keyFilename)}.lock`);
+      let lock;
+      try {
+        lock = await open(lockPath, 'wx', 0o600);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw err;
+      }
+      try {
+        // Never overwrite: a key or JWKS written meanwhile wins (or is reported as incomplete).
+        if ((await readOptional(jwt.keyFilename)) !== undefined || (await readOptional(jwt.jwksFilename)) !== undefined) return false;
+        // The JWKS first: a key is never in force without its public half published.
+        for (const [name, content] of [[jwt.jwksFilename, bundle.jwksJson], [jwt.keyFilename, bundle.signingKeyPem]] as const) {
+          await writeFile(path(`${name}.tmp`), content, { mode: 0o600 });
+          await rename(path(`${name}.tmp`), path(name));
+        }
+      } finally {
+        await lock.close();
+        await rm(lockPath, { force: true });
+      }
+      return true;
+    },
+    async publishJwks(): Promise<void> {
+      // The JWKS file is the published copy.
     },
     async writeGenerated(bundle: CaBundlePem): Promise<boolean> {
       await mkdir(dir, { recursive: true, mode: 0o700 });

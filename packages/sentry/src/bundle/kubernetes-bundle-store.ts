@@ -2,6 +2,7 @@ import { CoreV1Api, type KubeConfig, type V1ConfigMap, type V1Secret } from '@ku
 import { isConflict, isNotFound, kubeWatchOpener } from '@tsdapr/kube';
 import type { CaBundlePem } from '@tsdapr/pki';
 import { sleep, type Logger, type Runner } from '@tsdapr/runtime';
+import type { JwtBundlePem } from '../jwt/jwt-issuer.js';
 import type { StoredBundle } from './bundle-state.js';
 import type { TrustBundleStore } from './trust-bundle-store.js';
 
@@ -11,6 +12,8 @@ export interface KubernetesBundleStoreOptions {
   readonly name: string;
   readonly keys: { readonly trustAnchors: string; readonly issuerCert: string; readonly issuerKey: string };
   readonly logger: Logger;
+  /** With JWT issuing: the Secret keys of the signing key and JWKS (upstream uses the file names' base names). */
+  readonly jwtKeys?: { readonly signingKey: string; readonly jwks: string };
   /** Re-read even without a watch event, in case an event was missed. */
   readonly resyncMs?: number;
 }
@@ -25,7 +28,7 @@ const encode = (value: string): string => Buffer.from(value, 'utf8').toString('b
  */
 export function kubernetesBundleStore(options: KubernetesBundleStoreOptions): TrustBundleStore {
   const core = options.kubeConfig.makeApiClient(CoreV1Api);
-  const { namespace, name, keys, logger } = options;
+  const { namespace, name, keys, logger, jwtKeys } = options;
   let lastSecret: V1Secret | undefined;
 
   const readSecret = async (): Promise<V1Secret | undefined> => {
@@ -46,7 +49,12 @@ export function kubernetesBundleStore(options: KubernetesBundleStoreOptions): Tr
   };
 
   return {
-    names: { secret: `Secret ${namespace}/${name}`, published: `ConfigMap ${namespace}/${name}`, keys: [keys.trustAnchors, keys.issuerCert, keys.issuerKey] },
+    names: {
+      secret: `Secret ${namespace}/${name}`,
+      published: `ConfigMap ${namespace}/${name}`,
+      keys: [keys.trustAnchors, keys.issuerCert, keys.issuerKey],
+      ...(jwtKeys ? { jwtKeys: [jwtKeys.signingKey, jwtKeys.jwks] as const } : {}),
+    },
 
     async read(): Promise<StoredBundle> {
       const [secret, configMap] = await Promise.all([readSecret(), readConfigMap()]);
@@ -56,7 +64,45 @@ export function kubernetesBundleStore(options: KubernetesBundleStoreOptions): Tr
         issuerChainPem: decode(secret?.data?.[keys.issuerCert]),
         issuerKeyPem: decode(secret?.data?.[keys.issuerKey]),
         publishedAnchorsPem: configMap?.data?.[keys.trustAnchors] ?? '',
+        ...(jwtKeys
+          ? {
+              jwtKeyPem: decode(secret?.data?.[jwtKeys.signingKey]),
+              jwksJson: decode(secret?.data?.[jwtKeys.jwks]),
+              publishedJwksJson: configMap?.data?.[jwtKeys.jwks] ?? '',
+            }
+          : {}),
       };
+    },
+    async writeGeneratedJwt(bundle: JwtBundlePem): Promise<boolean> {
+      if (!jwtKeys) throw new Error('JWT issuing is not enabled');
+      // Only into the Secret read last (X.509 entries are loaded by then), with its resourceVersion.
+      if (!lastSecret) return false;
+      if (lastSecret.data?.[jwtKeys.signingKey] !== undefined || lastSecret.data?.[jwtKeys.jwks] !== undefined) return false;
+      const data = { ...(lastSecret.data ?? {}), [jwtKeys.signingKey]: encode(bundle.signingKeyPem), [jwtKeys.jwks]: encode(bundle.jwksJson) };
+      try {
+        await core.replaceNamespacedSecret({ namespace, name, body: { ...lastSecret, data } });
+        return true;
+      } catch (err) {
+        if (isConflict(err)) return false;
+        throw err;
+      }
+    },
+    async publishJwks(jwksJson: string): Promise<void> {
+      if (!jwtKeys) return;
+      // Upstream also distributes the JWKS in the ConfigMap (pkg/sentry/server/ca/kube.go).
+      for (let attempt = 0; ; attempt++) {
+        const current = await readConfigMap();
+        try {
+          if (current) {
+            await core.replaceNamespacedConfigMap({ namespace, name, body: { ...current, data: { ...(current.data ?? {}), [jwtKeys.jwks]: jwksJson } } });
+          } else {
+            await core.createNamespacedConfigMap({ namespace, body: { metadata: { name, namespace }, data: { [jwtKeys.jwks]: jwksJson } } });
+          }
+          return;
+        } catch (err) {
+          if (!isConflict(err) || attempt >= 5) throw err;
+        }
+      }
     },
 
     async writeGenerated(bundle: CaBundlePem): Promise<boolean> {

@@ -1,7 +1,9 @@
 import { generateCaBundle, loadIssuer, type Issuer, type KeyAlgorithm } from '@tsdapr/pki';
 import { errorCode, type Logger, type Runner } from '@tsdapr/runtime';
 import type { SentryMetrics } from '../metrics.js';
-import { decideBundleAction } from './bundle-state.js';
+import { generateJwtBundle, loadJwtIssuer, type JwtIssuer } from '../jwt/jwt-issuer.js';
+import type { JwtSigningAlgorithm } from '../options.js';
+import { decideBundleAction, decideJwtAction, sameJwks, type StoredBundle } from './bundle-state.js';
 import type { TrustBundleStore } from './trust-bundle-store.js';
 
 export interface TrustBundleManagerOptions {
@@ -13,6 +15,8 @@ export interface TrustBundleManagerOptions {
   readonly logger: Logger;
   readonly now: () => Date;
   readonly expiryWarningWindowMs: number;
+  /** With JWT issuing: how to load (or generate) the signing key stored beside the issuer. */
+  readonly jwt?: { readonly algorithm: JwtSigningAlgorithm; readonly keyId: string | undefined; readonly issuer: string | undefined };
   /** Called with each newly loaded issuer (sentry re-issues its serving cert). */
   readonly onIssuer?: (issuer: Issuer) => void;
 }
@@ -20,6 +24,8 @@ export interface TrustBundleManagerOptions {
 export interface TrustBundleManager {
   /** The issuer in force, or undefined before the first good load. */
   current(): Issuer | undefined;
+  /** The JWT issuer in force (JWT issuing enabled and loaded), else undefined. */
+  currentJwt(): JwtIssuer | undefined;
   /** Loads (bootstrapping if empty) once; throws what stops the bundle from being used. */
   reload(): Promise<Issuer>;
   readonly runner: Runner;
@@ -33,6 +39,8 @@ export interface TrustBundleManager {
 export function createTrustBundleManager(options: TrustBundleManagerOptions): TrustBundleManager {
   const { store, logger, metrics } = options;
   let issuer: Issuer | undefined;
+  let jwtIssuer: JwtIssuer | undefined;
+  let loadedJwt = '';
   let loadedFingerprint = '';
   let failingCode: string | undefined;
 
@@ -61,12 +69,44 @@ export function createTrustBundleManager(options: TrustBundleManagerOptions): Tr
         { trustAnchorsPem: stored.trustAnchorsPem ?? '', issuerChainPem: stored.issuerChainPem ?? '', issuerKeyPem: stored.issuerKeyPem ?? '' },
         options.now(),
       );
+      // Both halves load before either is adopted: a bad change keeps both last good ones.
+      const jwt = await loadJwt(stored);
+      if (jwt === 'generated') continue;
       adopt(loaded);
+      if (jwt) adoptJwt(jwt.issuer, jwt.fingerprint);
       return loaded;
     }
     throw new Error('the trust bundle kept changing while it was being loaded');
   };
 
+  const loadJwt = async (stored: StoredBundle): Promise<{ issuer: JwtIssuer; fingerprint: string } | 'generated' | undefined> => {
+    const jwtOptions = options.jwt;
+    const jwtKeys = store.names.jwtKeys;
+    if (!jwtOptions || !jwtKeys) return undefined;
+    const action = decideJwtAction(stored, { secret: store.names.secret, jwtKeys });
+    if (action.kind === 'generate') {
+      logger.info({ store: store.names.secret, algorithm: jwtOptions.algorithm }, 'no JWT signing key: generating one and its JWKS');
+      if (!(await store.writeGeneratedJwt(await generateJwtBundle(jwtOptions.algorithm)))) logger.info('the JWT signing key was written by another writer; adopting it');
+      return 'generated';
+    }
+    const loaded = await loadJwtIssuer(
+      { signingKeyPem: action.signingKeyPem, jwksJson: action.jwksJson },
+      { ...jwtOptions, where: { key: `${store.names.secret} ${jwtKeys[0]}`, jwks: `${store.names.secret} ${jwtKeys[1]}` } },
+    );
+    if (stored.publishedJwksJson !== undefined && !sameJwks(stored.publishedJwksJson, action.jwksJson)) {
+      logger.info({ published: store.names.published }, 'publishing the JWKS');
+      await store.publishJwks(action.jwksJson);
+    }
+    return { issuer: loaded, fingerprint: `${action.signingKeyPem}\n${action.jwksJson}\n${loaded.kid}` };
+  };
+  const adoptJwt = (loaded: JwtIssuer, fingerprint: string): void => {
+    if (fingerprint === loadedJwt) return;
+    const first = jwtIssuer === undefined;
+    jwtIssuer = loaded;
+    loadedJwt = fingerprint;
+    const keys = (JSON.parse(loaded.jwksJson) as { keys: Array<{ kid?: string }> }).keys.map((key) => key.kid ?? '');
+    logger.info({ kid: loaded.kid, algorithm: loaded.algorithm, jwksKids: keys }, first ? `JWT signing key loaded; using JWT kid ${loaded.kid}, please ensure this aligns with your JWKS` : `JWT signing key reloaded; new tokens carry kid ${loaded.kid}`);
+  };
   const adopt = (loaded: Issuer): void => {
     const fingerprint = `${loaded.trustAnchorsPem}\n${loaded.issuerChainPem}`;
     if (fingerprint === loadedFingerprint) return;
@@ -128,6 +168,7 @@ export function createTrustBundleManager(options: TrustBundleManagerOptions): Tr
 
   return {
     current: () => issuer,
+    currentJwt: () => jwtIssuer,
     reload: async () => {
       try {
         const loaded = await reload();

@@ -141,6 +141,7 @@ test('URL JWKS: fetched at start, refetched for an unknown kid at most every min
   try {
     const validator = createJwksValidator({
       source: `http://127.0.0.1:${port}/jwks.json`,
+      allowInsecureHttp: true,
       sentrySpiffeId: SENTRY,
       logger: silentLogger(),
       minRefreshIntervalMs: 60_000,
@@ -165,9 +166,15 @@ test('URL JWKS: fetched at start, refetched for an unknown kid at most every min
     controller.abort();
     await run;
 
-    const broken = createJwksValidator({ source: `http://127.0.0.1:${port}/missing`, sentrySpiffeId: SENTRY, logger: silentLogger() });
+    const broken = createJwksValidator({ source: `http://127.0.0.1:${port}/missing`, allowInsecureHttp: true, sentrySpiffeId: SENTRY, logger: silentLogger() });
     await assert.rejects(broken.runner?.(new AbortController().signal) ?? Promise.resolve(), { code: 'jwks_load_failed', message: /HTTP 404/ });
   } finally {
     server.close();
   }
+});
+
+test('a plain http JWKS URL is refused unless explicitly allowed', () => {
+  assert.throws(() => createJwksValidator({ source: 'http://jwks.example/keys', sentrySpiffeId: SENTRY, logger: silentLogger() }), { code: 'jwks_insecure_url' });
+  assert.doesNotThrow(() => createJwksValidator({ source: 'http://jwks.example/keys', allowInsecureHttp: true, sentrySpiffeId: SENTRY, logger: silentLogger() }));
+  assert.doesNotThrow(() => createJwksValidator({ source: 'https://jwks.example/keys', sentrySpiffeId: SENTRY, logger: silentLogger() }));
 });

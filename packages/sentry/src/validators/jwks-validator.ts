@@ -13,6 +13,8 @@ export interface JwksValidatorOptions {
   readonly source: string;
   /** Sentry's own SPIFFE ID: tokens must list it in `aud`. */
   readonly sentrySpiffeId: string;
+  /** A plain `http://` source is refused unless this is set (config option `allowInsecureHttp: "true"`). */
+  readonly allowInsecureHttp?: boolean;
   /** PEM CA bundle to trust for an https source, instead of the system roots. */
   readonly caCertificate?: string;
   /** For a URL: the least time between two fetches (periodic and on an unknown kid). Default 10 min. */
@@ -73,6 +75,9 @@ export function createJwksValidator(options: JwksValidatorOptions): Validator {
   const minRefreshMs = options.minRefreshIntervalMs ?? DEFAULT_MIN_REFRESH_MS;
   const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const source = classifyJwksSource(options.source);
+  if (source.kind === 'url' && source.url.protocol === 'http:' && options.allowInsecureHttp !== true) {
+    throw new JwksError('jwks_insecure_url', `the JWKS source ${source.url.href} is plain http: anyone on the path could swap the keys. Use https, or set the validator option allowInsecureHttp: "true" to accept it`);
+  }
 
   let keySet: KeySet | undefined = source.kind === 'inline' ? parseJwks(source.text) : undefined;
   let lastFetchMs = 0;
@@ -126,11 +131,11 @@ export function createJwksValidator(options: JwksValidatorOptions): Validator {
     const verifyOptions = { nowMs: now(), skewMs: JWT_CLOCK_SKEW_MS };
     let verified;
     try {
-      verified = verifyJwt(req.token, keySet.keys, verifyOptions);
+      verified = await verifyJwt(req.token, keySet.keys, verifyOptions);
     } catch (err) {
       if (!(err instanceof ValidationError && err.code === 'token_key_not_found' && source.kind === 'url')) throw err;
       await refreshUrl();
-      verified = verifyJwt(req.token, keySet.keys, verifyOptions);
+      verified = await verifyJwt(req.token, keySet.keys, verifyOptions);
     }
     const { claims } = verified;
 

@@ -1,4 +1,5 @@
-import { constants, createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { errors as joseErrors, jwtVerify } from 'jose';
 import { TsdaprError } from '@tsdapr/runtime';
 import { decodeJwt } from './jwt.js';
 import { ValidationError } from './validator.js';
@@ -108,13 +109,13 @@ export interface VerifiedJwt {
 }
 
 /**
- * Verifies a compact JWS against the key set and checks its time claims
+ * Verifies a compact JWS (with jose) against the key set and checks its time claims
  * (`exp` required; `nbf`, `iat` when present) with the given skew. The
  * caller checks `aud` and `sub`. With a `kid` in the header only keys with
  * that kid are tried; without one, every key that fits the algorithm. A key
  * whose JWK pins an `alg` is only used for that algorithm.
  */
-export function verifyJwt(token: string, keys: readonly VerificationKey[], options: VerifyJwtOptions): VerifiedJwt {
+export async function verifyJwt(token: string, keys: readonly VerificationKey[], options: VerifyJwtOptions): Promise<VerifiedJwt> {
   const jwt = decodeJwt(token);
   const alg = jwt.header['alg'];
   if (typeof alg !== 'string' || !(SUPPORTED_ALGORITHMS as readonly string[]).includes(alg)) {
@@ -134,15 +135,38 @@ export function verifyJwt(token: string, keys: readonly VerificationKey[], optio
       kid === undefined ? `token validation failed: no key in the JWKS can verify ${alg}` : `token validation failed: no ${alg} key with kid "${kid}" in the JWKS`,
     );
   }
-  const data = Buffer.from(jwt.signingInput, 'ascii');
-  if (!candidates.some((k) => verifySignature(alg as JwsAlgorithm, k.key, data, jwt.signature))) {
-    throw new ValidationError('token_signature_invalid', 'token validation failed: could not verify the signature');
+  // Signature (and then the registered claims) with jose; a signature that fails
+  // with one candidate is tried with the next.
+  let claimError: unknown;
+  let verified = false;
+  for (const candidate of candidates) {
+    try {
+      await jwtVerify(token, candidate.key, {
+        algorithms: [alg],
+        currentDate: new Date(options.nowMs),
+        clockTolerance: Math.floor(options.skewMs / 1000),
+        requiredClaims: ['exp'],
+      });
+      verified = true;
+      break;
+    } catch (err) {
+      if (err instanceof joseErrors.JWSSignatureVerificationFailed) continue;
+      if (err instanceof joseErrors.JWTClaimValidationFailed || err instanceof joseErrors.JWTExpired) {
+        // The signature held; the claims are reported below with our codes.
+        claimError = err;
+        verified = true;
+        break;
+      }
+      if (err instanceof joseErrors.JOSEError) continue;
+      throw err;
+    }
   }
+  if (!verified) throw new ValidationError('token_signature_invalid', 'token validation failed: could not verify the signature');
   checkTimes(jwt.payload, options);
+  if (claimError) throw new ValidationError('token_malformed', `token validation failed: ${(claimError as Error).message}`);
   return { header: jwt.header, claims: jwt.payload };
 }
 
-const HASH: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
 const CURVE: Record<string, string> = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' };
 
 function keyFits(alg: JwsAlgorithm, key: KeyObject): boolean {
@@ -161,31 +185,6 @@ function keyFits(alg: JwsAlgorithm, key: KeyObject): boolean {
       return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === CURVE[alg];
     case 'EdDSA':
       return key.asymmetricKeyType === 'ed25519' || key.asymmetricKeyType === 'ed448';
-  }
-}
-
-function verifySignature(alg: JwsAlgorithm, key: KeyObject, data: Buffer, signature: Buffer): boolean {
-  const hash = HASH[alg.slice(2)] ?? 'sha256';
-  try {
-    switch (alg) {
-      case 'RS256':
-      case 'RS384':
-      case 'RS512':
-        return verify(hash, data, key, signature);
-      case 'PS256':
-      case 'PS384':
-      case 'PS512':
-        return verify(hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature);
-      case 'ES256':
-      case 'ES384':
-      case 'ES512':
-        return verify(hash, data, { key, dsaEncoding: 'ieee-p1363' }, signature);
-      case 'EdDSA':
-        return verify(null, data, key, signature);
-    }
-  } catch {
-    // A signature of the wrong length or shape: not valid, same as a mismatch.
-    return false;
   }
 }
 
