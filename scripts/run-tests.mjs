@@ -10,6 +10,13 @@
 // TSDAPR_TEST_KUBECONFIG and TSDAPR_REPO_ROOT, runs node's test runner over
 // every file, stops the cluster and exits with the runner's exit code.
 // A cluster that cannot start fails the run; integration tests are never skipped.
+//
+// Timeouts, so a hung test fails with its name instead of hanging CI: every
+// test file's process preloads scripts/per-test-timeout.mjs, which fails a
+// test still running after TSDAPR_TEST_TIMEOUT_MS (default 5 minutes; the
+// slowest test, daprd against our scheduler, takes about 46 s on 2 cores);
+// node's --test-timeout (which on Node 20 bounds a whole file) is a 20-minute
+// backstop per file.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -17,6 +24,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const repo = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 const unitOnly = process.argv.includes('--unit');
+/** Per test file (node's --test-timeout on Node 20): a backstop behind the per-test timeout. */
+const FILE_TIMEOUT_MS = 20 * 60_000;
 
 const files = findTestFiles();
 const integration = files.filter((file) => file.endsWith('.integration.test.js'));
@@ -88,7 +97,9 @@ async function startTestCluster() {
 
 function runNodeTests(testFiles, childEnv) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--test', '--test-concurrency=2', ...testFiles], { stdio: 'inherit', env: childEnv, cwd: repo });
+    const preload = pathToFileURL(join(repo, 'scripts', 'per-test-timeout.mjs')).href;
+    const args = ['--import', preload, '--test', '--test-concurrency=2', `--test-timeout=${FILE_TIMEOUT_MS}`, ...testFiles];
+    const child = spawn(process.execPath, args, { stdio: 'inherit', env: childEnv, cwd: repo });
     // Ctrl-C reaches the whole foreground group; wait for the runner, then stop the cluster.
     const ignore = () => {};
     process.on('SIGINT', ignore);

@@ -44,7 +44,7 @@ export function createOperator(options: OperatorOptions, deps: OperatorDeps): Op
       ? fileIdentityProvider({ ...options.identity, tls, expectedSpiffeId: spiffeId, logger: logger.child({ component: 'identity' }) })
       : sentryIdentityProvider({ ...options.identity, tls, trustDomain: options.trustDomain, namespace: options.namespace, logger: logger.child({ component: 'identity' }) });
   const resources = createResourceCaches(kubeConfig, logger.child({ component: 'cache' }), options.watchNamespace, (cache, reason) => metrics.watchEnds.inc({ cache, reason }));
-  // The workload caches also feed the webhook's and the status's app ids, so
+  // The workload caches also feed the Component status's app ids, so
   // they run even with the Service reconciler off.
   const appService = createAppServiceController({ kubeConfig, metrics, logger, workers: options.serviceReconciler.workers, watchNamespace: options.watchNamespace });
   const readSecret = kubernetesSecretReader(kubeConfig);
@@ -60,7 +60,7 @@ export function createOperator(options: OperatorOptions, deps: OperatorDeps): Op
       host: options.webhook.host || undefined,
       port: options.webhook.port,
       tls: webhookTls,
-      deps: { logger: logger.child({ component: 'webhook' }), facts: clusterFacts },
+      deps: { logger: logger.child({ component: 'webhook' }) },
     })(webhookSignal);
   };
 

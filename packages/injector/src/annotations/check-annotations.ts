@@ -1,7 +1,7 @@
 import { ANNOTATIONS, APP_PROTOCOLS, LOG_LEVELS, SECCOMP_PROFILE_TYPES, type AnnotationName } from './annotation-table.js';
 import { denial, quote, warning, type Diagnostic } from './diagnostic.js';
 import type { ParsedAnnotations } from './parse-annotations.js';
-import { editDistance, isGoDuration, parseQuantity } from './value-parsers.js';
+import { analyseQuantity, editDistance, isGoDuration } from './value-parsers.js';
 
 /** Fixed ports of the daprd container (upstream's SidecarHTTPPort and SidecarPublicPort). */
 export const SIDECAR_HTTP_PORT = 3500;
@@ -212,17 +212,21 @@ function checkResources(parsed: ParsedAnnotations): Diagnostic[] {
         continue;
       }
       const key = ANNOTATIONS[name].key;
-      const amount = parseQuantity(raw);
+      const parsed = analyseQuantity(raw);
+      const amount = 'amount' in parsed ? parsed.amount : undefined;
       amounts.push(amount);
-      if (amount === undefined) {
+      if ('problem' in parsed) {
         out.push(
           warning(
             'invalid_quantity',
             key,
-            `${key}: ${quote(raw)} is not a Kubernetes quantity, so the sidecar gets no resource requests or limits at all; write e.g. ${what === 'CPU' ? '"250m" or "1"' : '"128Mi" or "1Gi"'}`,
+            `${key}: ${quote(raw)} is not a Kubernetes quantity, so the sidecar gets no resource requests or limits at all: ${parsed.problem}; write e.g. ${what === 'CPU' ? '"250m" or "1"' : '"128Mi" or "1Gi"'}`,
           ),
         );
-      } else if (amount < 0) {
+      } else if (!parsed.digits) {
+        // Kubernetes (and upstream's injector) read "-", "." or "Mi" as 0.
+        out.push(warning('invalid_quantity', key, `${key}: ${quote(raw)} has no digits, which Kubernetes reads as 0; write e.g. ${what === 'CPU' ? '"250m" or "1"' : '"128Mi" or "1Gi"'}`));
+      } else if (amount !== undefined && amount < 0) {
         out.push(denial('invalid_quantity', key, `${key}: ${quote(raw)} is negative, which Kubernetes rejects; use a positive quantity`));
       }
     }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ANNOTATIONS, type AnnotationName } from './annotation-table.js';
 import { parseAnnotations, suggestKey } from './parse-annotations.js';
-import { editDistance, isGoDuration, isTruthy, parseGoInt, parseQuantity, trimQuotesAndSpace } from './value-parsers.js';
+import { analyseQuantity, editDistance, isGoDuration, isTruthy, parseGoInt, parseQuantity, trimQuotesAndSpace } from './value-parsers.js';
 
 void describe('parseAnnotations', () => {
   // Spec 5.5 with upstream's defaults (patcher/sidecar.go, Dapr 1.18).
@@ -188,15 +188,46 @@ void describe('value parsers', () => {
     for (const no of ['', ' 1', '1 ', '1.0', '0x10', '1_000', '1e3']) assert.equal(parseGoInt(no), undefined, no);
   });
 
-  void test('parseQuantity follows resource.ParseQuantity', () => {
-    assert.equal(parseQuantity('500m'), 0.5);
-    assert.equal(parseQuantity('1'), 1);
-    assert.equal(parseQuantity('128Mi'), 128 * 2 ** 20);
-    assert.equal(parseQuantity('1G'), 1e9);
-    assert.equal(parseQuantity('1e3'), 1000);
-    assert.equal(parseQuantity('.5Gi'), 2 ** 29);
-    assert.equal(parseQuantity('-1'), -1);
-    for (const no of ['', '1 cpu', 'Mi', '1mi', '1MB', '1.2.3', ' 1']) assert.equal(parseQuantity(no), undefined, no);
+  // Each row checked against k8s.io/apimachinery v0.34.4's resource.ParseQuantity (AsApproximateFloat64).
+  const QUANTITIES: ReadonlyArray<readonly [string, number]> = [
+    ['0', 0], ['1', 1], ['+1', 1], ['-1', -1], ['500m', 0.5], ['0.1m', 0.0001], ['1n', 1e-9], ['1u', 1e-6], ['250u', 0.00025],
+    ['1k', 1e3], ['1M', 1e6], ['1G', 1e9], ['1T', 1e12], ['1P', 1e15], ['1E', 1e18],
+    ['1Ki', 2 ** 10], ['1Mi', 2 ** 20], ['128Mi', 128 * 2 ** 20], ['1Gi', 2 ** 30], ['1Ti', 2 ** 40], ['1Pi', 2 ** 50], ['1Ei', 2 ** 60], ['1.5Gi', 1.5 * 2 ** 30], ['.5Gi', 2 ** 29],
+    ['1e3', 1e3], ['12E6', 12e6], ['1e-3', 1e-3], ['1E+3', 1e3], ['.5', 0.5], ['5.', 5],
+  ];
+  for (const [quantity, amount] of QUANTITIES) {
+    void test(`parseQuantity ${JSON.stringify(quantity)} = ${amount}, as resource.ParseQuantity`, () => {
+      const parsed = parseQuantity(quantity);
+      assert.ok(parsed !== undefined && Math.abs(parsed - amount) <= Math.abs(amount) * 1e-12, `${quantity} -> ${parsed}`);
+    });
+  }
+
+  void test('parseQuantity refuses what resource.ParseQuantity refuses, and says why', () => {
+    const refused: ReadonlyArray<readonly [string, RegExp]> = [
+      ['', /empty/],
+      ['1K', /suffix "K" is not one Kubernetes knows \("k" is 1000, "Ki" 1024\)/],
+      ['1mi', /binary suffixes start with a capital: "Mi"/],
+      ['1MB', /for bytes write "M" \(powers of 1000\) or "Mi" \(powers of 1024\), without B/],
+      ['1e', /suffix "e" is not one/],
+      ['e', /suffix "e" is not one/],
+      ['1ee3', /suffix "ee3"/],
+      ['1kk', /suffix "kk"/],
+      ['1Ki2', /suffix "Ki2"/],
+      ['1e3.5', /not a number followed by a suffix/],
+      ['1 cpu', /not a number followed by a suffix.*no spaces/],
+      [' 1', /no spaces/],
+      ['1 ', /no spaces/],
+      ['1.2.3', /not a number/],
+      ['1e99999999999999999999', /suffix "e99999999999999999999"/],
+    ];
+    for (const [quantity, problem] of refused) {
+      assert.equal(parseQuantity(quantity), undefined, quantity);
+      const analysed = analyseQuantity(quantity);
+      assert.ok('problem' in analysed, quantity);
+      assert.match(analysed.problem, problem, quantity);
+    }
+    // Go reads these as 0 (no digit at all); the check step warns about them.
+    for (const zero of ['+', '-', '.', 'Mi']) assert.deepEqual(analyseQuantity(zero), { amount: zero === '-' ? -0 : 0, digits: false }, zero);
   });
 
   void test('isGoDuration follows time.ParseDuration', () => {

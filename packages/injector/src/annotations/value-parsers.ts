@@ -32,29 +32,55 @@ export function parseGoInt(value: string): number | undefined {
   return n < INT32_MIN || n > INT32_MAX ? undefined : n;
 }
 
+/** Kubernetes' suffixes (`k8s.io/apimachinery:pkg/api/resource/suffix.go`): decimal SI and binary SI. */
+const DECIMAL_SUFFIX: Record<string, number> = { '': 1, n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
+const BINARY_SUFFIX: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
+const KNOWN_SUFFIXES = 'n, u, m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or an exponent such as e3';
 /**
- * A Kubernetes resource quantity (`500m`, `1`, `256Mi`, `1e3`, `.5Gi`) as
- * `resource.ParseQuantity` accepts it, returned as a number of base units,
- * or undefined when malformed.
+ * The shape `resource.ParseQuantity` scans (its own message quotes this
+ * expression): a sign, digits with at most one point, then suffix letters
+ * and an optionally signed exponent. Every part may be empty.
  */
-export function parseQuantity(value: string): number | undefined {
-  const match = /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/.exec(value);
-  if (!match) return undefined;
-  const sign = match[1] === '-' ? -1 : 1;
-  const number = Number(match[2]);
-  const suffix = match[3] ?? '';
-  return sign * number * quantityMultiplier(suffix);
+const QUANTITY_SHAPE = /^([+-]?)(\d*)(?:\.(\d*))?([eEinumkKMGTP]*[+-]?\d*)$/;
+const INT64_MAX = 2n ** 63n - 1n;
+
+export type QuantityParse = { readonly amount: number; readonly digits: boolean } | { readonly problem: string };
+
+/**
+ * A Kubernetes resource quantity as `resource.ParseQuantity`
+ * (`k8s.io/apimachinery:pkg/api/resource/quantity.go@v0.34.4`) reads it:
+ * `500m`, `1`, `250u`, `1n`, `256Mi`, `1.5Gi`, `1e3`, `12E6`, `1E+3`, `.5`, `5.`.
+ * The amount is in base units (cores, bytes); `digits` is false for the
+ * forms Go accepts as 0 though they hold no digit (`-`, `.`, `Mi`). A
+ * malformed one gets a problem saying what is wrong.
+ */
+export function analyseQuantity(value: string): QuantityParse {
+  if (value === '') return { problem: 'it is empty' };
+  const match = QUANTITY_SHAPE.exec(value);
+  if (!match) {
+    const letters = /^[+-]?[\d.]*([A-Za-z]+)$/.exec(value)?.[1];
+    const hint = letters && /^[kKMGTPE]i?B$/.test(letters) ? `; for bytes write "${letters[0] === 'K' ? 'k' : letters[0]}" (powers of 1000) or "${letters[0]?.toUpperCase()}i" (powers of 1024), without B` : '';
+    return { problem: `it is not a number followed by a suffix (${KNOWN_SUFFIXES}), with no spaces${hint}` };
+  }
+  const [, sign = '', whole = '', fraction = '', suffix = ''] = match;
+  const digits = whole !== '' || fraction !== '';
+  const mantissa = `${whole || '0'}.${fraction || '0'}`;
+  const signed = sign === '-' ? -1 : 1;
+  const multiplier = DECIMAL_SUFFIX[suffix] ?? BINARY_SUFFIX[suffix];
+  if (multiplier !== undefined) return { amount: signed * Number(mantissa) * multiplier, digits };
+  const exponent = /^[eE]([+-]?\d+)$/.exec(suffix)?.[1];
+  // Go parses the exponent with strconv.ParseInt(_, 10, 64).
+  if (exponent !== undefined && BigInt(exponent) <= INT64_MAX && BigInt(exponent) >= -INT64_MAX - 1n) {
+    return { amount: signed * Number(`${mantissa}e${BigInt(exponent)}`), digits };
+  }
+  const near = suffix === 'K' ? ' ("k" is 1000, "Ki" 1024)' : /^[kmgtpe]i$/.test(suffix) ? ` (binary suffixes start with a capital: "${suffix[0]?.toUpperCase()}i")` : '';
+  return { problem: `its suffix "${suffix}" is not one Kubernetes knows${near}; use ${KNOWN_SUFFIXES}` };
 }
 
-const BINARY_SUFFIX: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
-const DECIMAL_SUFFIX: Record<string, number> = { '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
-
-function quantityMultiplier(suffix: string): number {
-  const binary = BINARY_SUFFIX[suffix];
-  if (binary !== undefined) return binary;
-  const decimal = DECIMAL_SUFFIX[suffix];
-  if (decimal !== undefined) return decimal;
-  return 10 ** Number(suffix.slice(1));
+/** `analyseQuantity`'s amount, or undefined when Kubernetes would refuse the quantity. */
+export function parseQuantity(value: string): number | undefined {
+  const parsed = analyseQuantity(value);
+  return 'amount' in parsed ? parsed.amount : undefined;
 }
 
 /**

@@ -1,3 +1,4 @@
+// Follows upstream's checks closely: dapr/dapr:pkg/injector/patcher/sidecar_container.go@v1.17.5 (Apache-2.0, The Dapr Authors; see NOTICE). No code is copied.
 import type { SidecarAnnotations } from '../annotations/annotation-table.js';
 import { ANNOTATIONS } from '../annotations/annotation-table.js';
 import { SIDECAR_HTTP_PORT, SIDECAR_PUBLIC_PORT } from '../annotations/check-annotations.js';

@@ -544,6 +544,9 @@ void describe('buildSidecarPatch: warnings and denials', () => {
     ['a malformed port', base({ 'dapr.io/app-port': 'http' }), /dapr\.io\/app-port: "http" is not an integer/],
     ['a zero app port', base({ 'dapr.io/app-port': '0' }), /daprd gets no app port/],
     ['a malformed quantity', base({ 'dapr.io/sidecar-memory-limit': '1 GB' }), /dapr\.io\/sidecar-memory-limit: "1 GB" is not a Kubernetes quantity, so the sidecar gets no resource requests or limits at all/],
+    ['an unknown quantity suffix', base({ 'dapr.io/sidecar-memory-limit': '512K' }), /dapr\.io\/sidecar-memory-limit: "512K" is not a Kubernetes quantity, so the sidecar gets no resource requests or limits at all: its suffix "K" is not one Kubernetes knows \("k" is 1000, "Ki" 1024\); use n, u, m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or an exponent such as e3; write e\.g\. "128Mi" or "1Gi"/],
+    ['a quantity with bytes spelt out', base({ 'dapr.io/sidecar-memory-request': '128MiB' }), /"128MiB" is not a Kubernetes quantity, .*for bytes write "M" \(powers of 1000\) or "Mi" \(powers of 1024\), without B/],
+    ['a quantity without digits (Kubernetes reads 0)', base({ 'dapr.io/sidecar-cpu-limit': 'm' }), /dapr\.io\/sidecar-cpu-limit: "m" has no digits, which Kubernetes reads as 0/],
     ['a missing app id on a bare pod', pod('bare', withAnnotation('dapr.io/enabled', 'true')), /dapr\.io\/app-id is not set: the app id defaults to the pod name "bare"/],
     ['a missing app id on a StatefulSet pod', pod('db-0', withAnnotation('dapr.io/enabled', 'true'), ownedBy('StatefulSet', 'db')), /differs for every replica/],
     ['a deprecated annotation', base({ 'dapr.io/app-ssl': 'true' }), /dapr\.io\/app-ssl is deprecated/],
@@ -558,6 +561,24 @@ void describe('buildSidecarPatch: warnings and denials', () => {
       assert.ok(result.kind === 'patch' && result.warnings.some((w) => message.test(w.message)), JSON.stringify(result.kind === 'patch' ? result.warnings : []));
     });
   }
+
+  void test('every quantity form Kubernetes accepts reaches the sidecar unchanged (n, u, m, SI, binary SI, exponents)', () => {
+    const forms = [
+      ['1n', '2u', '1Mi', '1Ei'],
+      ['250u', '1500m', '12E6', '1.5Gi'],
+      ['1e-1', '1E+3', '64M', '1e9'],
+      ['.5', '2', '128Ki', '0.5Ti'],
+      ['1m', '1k', '1G', '1T'],
+      ['1', '1P', '100Mi', '1E'],
+    ] as const;
+    for (const [cpuRequest, cpuLimit, memoryRequest, memoryLimit] of forms) {
+      const input = base({ 'dapr.io/sidecar-cpu-request': cpuRequest, 'dapr.io/sidecar-cpu-limit': cpuLimit, 'dapr.io/sidecar-memory-request': memoryRequest, 'dapr.io/sidecar-memory-limit': memoryLimit });
+      const result = run(input);
+      assert.equal(result.kind, 'patch', result.kind === 'deny' ? result.message : '');
+      assert.deepEqual(result.kind === 'patch' ? result.warnings.filter((w) => /quantit/.test(w.message)) : [], [], cpuRequest);
+      assert.deepEqual(daprd(input).resources, { limits: { cpu: cpuLimit, memory: memoryLimit }, requests: { cpu: cpuRequest, memory: memoryRequest } });
+    }
+  });
 
   void test('a malformed quantity drops all resources, as upstream does', () => {
     const c = daprd(base({ 'dapr.io/sidecar-memory-limit': '1 GB', 'dapr.io/sidecar-cpu-limit': '1' }));

@@ -1,3 +1,4 @@
+// Follows upstream's checks closely: dapr/dapr:pkg/operator/api/authz/authz.go@v1.17.5 (Apache-2.0, The Dapr Authors; see NOTICE). No code is copied.
 import { peerSpiffeId } from '@tsdapr/grpc';
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import { ApiError } from './api-error.js';

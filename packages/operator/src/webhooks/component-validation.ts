@@ -5,6 +5,13 @@
  * else is a warning (AdmissionReview `warnings`, the `Valid` condition).
  * Nothing here denies today: every check below is something daprd 1.17
  * still loads or, for the type category, something upstream admits.
+ *
+ * What may be said to whom (issue #14, ADR 0004 amendment): the admission
+ * answer goes to whoever may submit a Component, so it says only what follows
+ * from the submitted object itself (`validateComponent` without facts).
+ * Checks against the cluster (does a referenced Secret exist, does a workload
+ * use a scoped app id) go only into the Component's status, in the
+ * Component's own namespace, which only readers of that Component see.
  */
 export interface ValidationFacts {
   /** App ids that Dapr-enabled workloads in the namespace use. */
@@ -57,7 +64,12 @@ const REQUIRED_METADATA: ReadonlyArray<readonly [RegExp, readonly string[]]> = [
 /** Go's `time.ParseDuration` syntax, as daprd parses `spec.initTimeout`. */
 const GO_DURATION = /^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|ms|s|m|h))+)$/u;
 
-export function validateComponent(component: ValidatedComponent, facts: ValidationFacts): ValidationResult {
+/**
+ * Checks the component; with `facts`, also against the cluster (scopes no
+ * workload uses, Secrets that do not exist). Without them: only what the
+ * object itself shows, the admission answer.
+ */
+export function validateComponent(component: ValidatedComponent, facts?: ValidationFacts): ValidationResult {
   const warnings: string[] = [];
   const spec = component.spec ?? {};
   const type = spec.type ?? '';
@@ -100,6 +112,7 @@ export function validateComponent(component: ValidatedComponent, facts: Validati
     }
   }
 
+  if (!facts) return { warnings };
   for (const scope of component.scopes ?? []) {
     if (!facts.appIds.has(scope)) warnings.push(`scopes: no Dapr-enabled workload in this namespace has app id "${scope}" (check the spelling against dapr.io/app-id)`);
   }

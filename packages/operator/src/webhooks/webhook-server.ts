@@ -3,13 +3,11 @@ import type { AddressInfo } from 'node:net';
 import express, { type Request, type Response } from 'express';
 import type { TlsMaterial } from '@tsdapr/grpc';
 import type { Logger, Runner } from '@tsdapr/runtime';
-import { validateComponentInCluster, type ClusterFacts, type ValidatedComponent } from './component-validation.js';
+import { validateComponent, type ValidatedComponent } from './component-validation.js';
 import { handleConversionReview } from './subscription-conversion.js';
 
 export interface WebhookDeps {
   readonly logger: Logger;
-  /** What the cluster holds (app ids, Secrets): the same facts the Component status writer uses. */
-  readonly facts: ClusterFacts;
 }
 
 interface AdmissionRequest {
@@ -33,24 +31,17 @@ export function webhookApp(deps: WebhookDeps): express.Express {
       res.json({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: request?.uid ?? '', allowed, ...(warnings.length ? { warnings } : {}), ...(message ? { status: { code: 422, message } } : {}) } });
     };
     if (!request?.object || request.kind?.kind !== 'Component') return respond(true, []);
-    const namespace = request.namespace ?? '';
-    const component = request.object;
-    validateComponentInCluster(component, namespace, {
-      appIds: deps.facts.appIds,
-      secretExists: async (ns, name) => {
-        try {
-          return await deps.facts.secretExists(ns, name);
-        } catch (err) {
-          deps.logger.warn({ err, namespace: ns, secret: name }, 'component validation could not read a Secret');
-          throw err;
-        }
-      },
-    })
-      .then((result) => respond(result.denied === undefined, result.warnings, result.denied))
-      .catch((err: unknown) => {
-        deps.logger.error({ err }, 'component validation failed');
-        respond(true, ['the operator could not validate this Component']);
-      });
+    // Only what the submitted object itself shows: whoever may submit a
+    // Component (in any namespace) learns nothing here about Secrets or the
+    // app ids that run. Those checks go to the Component's status only
+    // (component-validation.ts; ADR 0004, amendment).
+    try {
+      const result = validateComponent(request.object);
+      respond(result.denied === undefined, result.warnings, result.denied);
+    } catch (err) {
+      deps.logger.error({ err }, 'component validation failed');
+      respond(true, ['the operator could not validate this Component']);
+    }
   });
   return app;
 }

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
+import { silentLogger } from '@tsdapr/runtime';
 import { validateComponent } from './component-validation.js';
 import { convertSubscription, handleConversionReview } from './subscription-conversion.js';
+import { webhookApp } from './webhook-server.js';
 
 const v1 = { apiVersion: 'dapr.io/v1alpha1', kind: 'Subscription', metadata: { name: 's' }, spec: { pubsubname: 'p', topic: 't', route: '/orders' }, scopes: ['a'] };
 const v2 = { apiVersion: 'dapr.io/v2alpha1', kind: 'Subscription', metadata: { name: 's' }, spec: { pubsubname: 'p', topic: 't', routes: { default: '/orders' } }, scopes: ['a'] };
@@ -52,4 +55,49 @@ describe('component validation beyond CEL', () => {
       warnings.forEach((pattern, i) => assert.match(result.warnings[i] ?? '', pattern));
     });
   }
+});
+
+describe('the admission answer leaks nothing about the cluster (issue #14)', () => {
+  // A Secret that does not exist, a scope no workload uses and a duplicate entry.
+  const probing = {
+    spec: { type: 'state.redis', metadata: [{ name: 'redisHost', value: 'a:6379' }, { name: 'redisHost', value: 'b:6379' }, { name: 'redisPassword', secretKeyRef: { name: 'prod-db-password' } }] },
+    scopes: ['payments'],
+  };
+
+  test('without cluster facts, validateComponent says only what the object shows', () => {
+    assert.deepEqual(
+      validateComponent(probing).warnings.map((w) => w.split(':')[0]),
+      ['spec.metadata'],
+    );
+    // With facts (the Component status), the cluster checks are there.
+    const withFacts = validateComponent(probing, { appIds: new Set(['orders']), secretExists: () => false }).warnings;
+    assert.ok(withFacts.some((w) => w.includes('Secret "prod-db-password" does not exist')), withFacts.join('; '));
+    assert.ok(withFacts.some((w) => w.includes('app id "payments"')), withFacts.join('; '));
+  });
+
+  test('POST /validate answers the same for a Secret that exists and one that does not, and names no app id', async (t) => {
+    const server = webhookApp({ logger: silentLogger() }).listen(0, '127.0.0.1');
+    t.after(() => server.close());
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    const review = async (object: unknown): Promise<{ uid: string; allowed: boolean; warnings?: string[] }> => {
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/validate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u1', namespace: 'team-a', kind: { kind: 'Component' }, userInfo: { username: 'mallory' }, object } }),
+        signal: AbortSignal.timeout(5_000),
+      });
+      assert.equal(response.status, 200);
+      return ((await response.json()) as { response: { uid: string; allowed: boolean; warnings?: string[] } }).response;
+    };
+    const answer = await review(probing);
+    assert.equal(answer.uid, 'u1');
+    assert.equal(answer.allowed, true);
+    assert.equal(answer.warnings?.length, 1, answer.warnings?.join('; '));
+    assert.match(answer.warnings?.[0] ?? '', /"redisHost" is set 2 times/);
+    const joined = JSON.stringify(answer);
+    assert.doesNotMatch(joined, /prod-db-password|payments|Secret|app id/);
+    // Another Secret name gets the identical answer.
+    const other = await review({ ...probing, spec: { ...probing.spec, metadata: [...probing.spec.metadata.slice(0, 2), { name: 'redisPassword', secretKeyRef: { name: 'does-exist' } }] } });
+    assert.deepEqual(other, answer);
+  });
 });

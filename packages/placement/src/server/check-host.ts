@@ -1,3 +1,4 @@
+// Follows upstream's checks closely: dapr/dapr:pkg/placement/internal/authorizer/authorizer.go@v1.17.5 (Apache-2.0, The Dapr Authors; see NOTICE). No code is copied.
 import type { SpiffeId } from '@tsdapr/grpc';
 import { PlacementError } from '../errors.js';
 import { HOST_OPERATIONS, type Host, type HostOperation } from '../table/messages.js';

@@ -1,3 +1,4 @@
+// Follows upstream's checks closely: dapr/dapr:pkg/sentry/server/validator/kubernetes/kubernetes.go@v1.17.5 (Apache-2.0, The Dapr Authors; see NOTICE). No code is copied.
 import type { V1Pod } from '@kubernetes/client-node';
 import { DEFAULT_TRUST_DOMAIN, checkTrustDomain } from './common.js';
 import { ValidationError } from './validator.js';

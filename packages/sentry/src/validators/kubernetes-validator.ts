@@ -1,3 +1,4 @@
+// Follows upstream's checks closely: dapr/dapr:pkg/sentry/server/validator/kubernetes/kubernetes.go@v1.17.5 (Apache-2.0, The Dapr Authors; see NOTICE). No code is copied.
 import {
   AuthenticationV1Api,
   CoreV1Api,

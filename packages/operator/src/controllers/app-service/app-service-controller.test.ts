@@ -41,6 +41,7 @@ function recordingApi(existing: V1Service[] = []): ServiceApi & { calls: string[
     },
     delete: async (namespace, name, uid) => {
       calls.push(`delete ${namespace}/${name} uid=${uid}`);
+      return true;
     },
   };
 }
@@ -84,6 +85,39 @@ describe('app-service reconcile (table: the API calls made)', () => {
       if (c.calls.some((call) => call.startsWith('delete'))) assert.match(await metrics.serviceDeleted.get().then((m) => JSON.stringify(m.values)), /"app_id":"orders(-old)?"/);
     });
   }
+});
+
+test('a reconcile that finds the Service already deleted (404) does not count it again', async () => {
+  // Under load: the first reconcile deletes the Service; the Deployment's
+  // status, written meanwhile, queues a second one before the Services cache
+  // has seen the deletion, so the cache still lists it and its delete is a 404.
+  const svc = desiredService('Deployment', deployment('billing', daprEnabled('billing')));
+  const stale: V1Service = { ...svc, metadata: { ...svc?.metadata, uid: 'svc-billing' } };
+  const live = new Map([['ns1/billing-dapr', 'svc-billing']]);
+  const deletes: boolean[] = [];
+  const api: ServiceApi = {
+    read: async () => undefined,
+    create: async () => assert.fail('no create expected'),
+    replace: async () => assert.fail('no replace expected'),
+    delete: async (namespace, name, uid) => {
+      const deleted = live.get(`${namespace}/${name}`) === uid && live.delete(`${namespace}/${name}`);
+      deletes.push(deleted);
+      return deleted;
+    },
+  };
+  const metrics = createOperatorMetrics(createMetricsRegistry());
+  const reconcile = appServiceReconciler({
+    workload: () => deployment('billing', annotated('dapr.io/app-id', 'billing')),
+    services: api,
+    ownedServices: () => [stale],
+    metrics,
+    logger: silentLogger(),
+  });
+  await reconcile('Deployment/ns1/billing');
+  await reconcile('Deployment/ns1/billing');
+  assert.deepEqual(deletes, [true, false], 'the second delete answered 404');
+  const values = (await metrics.serviceDeleted.get()).values.filter((v) => v.labels['app_id'] === 'billing');
+  assert.deepEqual(values.map((v) => v.value), [1]);
 });
 
 test('desired Service: upstream name, labels, annotations, ports, selector and owner', () => {

@@ -12,8 +12,12 @@ export interface ServiceApi {
   read(namespace: string, name: string): Promise<V1Service | undefined>;
   create(service: V1Service): Promise<void>;
   replace(service: V1Service): Promise<void>;
-  /** Deletes the Service only if it is still the object with `uid`. */
-  delete(namespace: string, name: string, uid: string): Promise<void>;
+  /**
+   * Deletes the Service only if it is still the object with `uid`. True when
+   * this call deleted it; false when it was already gone (404): the cache can
+   * still list a Service whose deletion it has not yet seen.
+   */
+  delete(namespace: string, name: string, uid: string): Promise<boolean>;
 }
 
 export interface AppServiceReconcilerDeps {
@@ -49,7 +53,9 @@ export function appServiceReconciler(deps: AppServiceReconcilerDeps): (key: stri
     const desired = desiredService(kind, workload);
     for (const stale of deps.ownedServices(namespace, workload.metadata?.uid ?? '')) {
       if (stale.metadata?.name === desired?.metadata?.name) continue;
-      await deps.services.delete(namespace, stale.metadata?.name ?? '', stale.metadata?.uid ?? '');
+      // A second reconcile (the Deployment's status written meanwhile) can run
+      // before the Services cache sees the deletion: its 404 is not a delete.
+      if (!(await deps.services.delete(namespace, stale.metadata?.name ?? '', stale.metadata?.uid ?? ''))) continue;
       deps.metrics.serviceDeleted.inc({ app_id: stale.metadata?.annotations?.[APP_ID] ?? '' });
       deps.logger.info({ service: `${namespace}/${stale.metadata?.name}`, workload: key }, desired ? 'deleted the Dapr Service of a former app id' : 'deleted the Dapr Service of a workload no longer Dapr-enabled');
     }
@@ -99,8 +105,10 @@ export function kubernetesServiceApi(kubeConfig: KubeConfig): ServiceApi {
     delete: async (namespace, name, uid) => {
       try {
         await core.deleteNamespacedService({ namespace, name, body: { preconditions: { uid } } }, options());
+        return true;
       } catch (err) {
-        if (!isNotFound(err)) throw err;
+        if (isNotFound(err)) return false;
+        throw err;
       }
     },
   };
