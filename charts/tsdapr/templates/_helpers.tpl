@@ -6,23 +6,34 @@ Shared helpers. Component templates call them with a dict:
   values    the component's values block
 */}}
 
-{{/* Labels on every object. */}}
+{{/* Labels on every object (called with the root context). */}}
 {{- define "tsdapr.labels" -}}
-app.kubernetes.io/part-of: dapr
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-app.kubernetes.io/version: {{ .Values.global.tag | quote }}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | quote }}
-{{- with .Values.global.labels }}
-{{ toYaml . }}
-{{- end }}
+{{- include "tsdapr.labelSet" (dict "root" . "own" dict "valuesKey" "dapr_config") -}}
 {{- end -}}
 
-{{/* Labels of a component's objects: the shared ones plus name, component and upstream's `app`. */}}
+{{/* Labels of a component's objects: the shared ones plus name, component and upstream's `app`.
+The upstream subchart whose `component` value global.k8sLabels templates see: .labelsFrom, else .values' block. */}}
 {{- define "tsdapr.componentLabels" -}}
-{{ include "tsdapr.selectorLabels" . }}
-app.kubernetes.io/name: {{ .name }}
-app.kubernetes.io/component: {{ .component }}
-{{ include "tsdapr.labels" .root }}
+{{- $own := dict "app" .name "app.kubernetes.io/name" .name "app.kubernetes.io/component" .component -}}
+{{- $key := .labelsFrom | default (get (dict "sentry" "dapr_sentry" "operator" "dapr_operator" "placement" "dapr_placement" "injector" "dapr_sidecar_injector" "scheduler" "dapr_scheduler") .component) -}}
+{{- include "tsdapr.labelSet" (dict "root" .root "own" $own "valuesKey" $key) -}}
+{{- end -}}
+
+{{/* The label map: ours, then global.labels, then upstream's global.k8sLabels (each value a template, as
+upstream: tpl with .Values.component set to the upstream subchart's `component`). Later ones win. */}}
+{{- define "tsdapr.labelSet" -}}
+{{- $root := .root -}}
+{{- $labels := dict "app.kubernetes.io/part-of" "dapr" "app.kubernetes.io/managed-by" $root.Release.Service "app.kubernetes.io/version" (toString $root.Values.global.tag) "helm.sh/chart" (printf "%s-%s" $root.Chart.Name $root.Chart.Version) -}}
+{{- $labels = mergeOverwrite $labels .own ($root.Values.global.labels | default dict) -}}
+{{- with $root.Values.global.k8sLabels -}}
+{{- $block := index $root.Values $.valuesKey | default dict -}}
+{{- $values := merge (dict "component" ($block.component | default "")) $root.Values -}}
+{{- $ctx := dict "Values" $values "Release" $root.Release "Chart" $root.Chart "Capabilities" $root.Capabilities "Template" $root.Template -}}
+{{- range $k, $v := . -}}
+{{- $_ := set $labels $k (tpl (toString $v) $ctx) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $labels -}}
 {{- end -}}
 
 {{/* Selector: upstream's `app: <name>`. */}}
@@ -40,6 +51,28 @@ app: {{ .name }}
 {{- .Values.global.mtls.sentryAddress -}}
 {{- else -}}
 {{- printf "dapr-sentry.%s.svc%s:443" .Release.Namespace .Values.global.dnsSuffix -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A service's image: upstream's image.name (injectorImage.name for the injector) when it is a full
+reference (contains "/"), as upstream; otherwise the one tsdapr image. Called with a component context. */}}
+{{- define "tsdapr.serviceImage" -}}
+{{- $image := ternary .values.injectorImage .values.image (eq .component "injector") | default dict -}}
+{{- if and $image.name (contains "/" $image.name) -}}
+{{- $image.name -}}
+{{- else -}}
+{{- include "tsdapr.image" .root -}}
+{{- end -}}
+{{- end -}}
+
+{{/* runAsNonRoot of a service: upstream's runAsNonRoot (the scheduler's securityContext.runAsNonRoot); default true. */}}
+{{- define "tsdapr.runAsNonRoot" -}}
+{{- if hasKey .values "runAsNonRoot" -}}
+{{- .values.runAsNonRoot -}}
+{{- else if and .values.securityContext (hasKey .values.securityContext "runAsNonRoot") -}}
+{{- .values.securityContext.runAsNonRoot -}}
+{{- else -}}
+true
 {{- end -}}
 {{- end -}}
 
@@ -90,7 +123,7 @@ app: {{ .name }}
 {{- if $secrets }}
 imagePullSecrets:
 {{- range $secrets }}
-  - name: {{ trim . }}
+  - name: {{ if kindIs "map" . }}{{ .name }}{{ else }}{{ trim . }}{{ end }}
 {{- end }}
 {{- end }}
 {{- end -}}
@@ -106,7 +139,7 @@ enableServiceLinks: false
 priorityClassName: {{ . }}
 {{- end }}
 securityContext:
-  runAsNonRoot: true
+  runAsNonRoot: {{ include "tsdapr.runAsNonRoot" . }}
   {{- with .fsGroup }}
   fsGroup: {{ . }}
   {{- end }}
@@ -168,7 +201,8 @@ annotations:
   prometheus.io/port: {{ .root.Values.global.prometheus.port | quote }}
   prometheus.io/path: /
   {{- end }}
-  {{- with .values.podAnnotations }}
+  {{- /* podAnnotations (ours) and upstream's deploymentAnnotations / statefulsetAnnotations: pod annotations, as upstream. */}}
+  {{- with merge (dict) (.values.podAnnotations | default dict) (.values.deploymentAnnotations | default dict) (.values.statefulsetAnnotations | default dict) }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
 {{- end -}}
@@ -176,11 +210,11 @@ annotations:
 {{/* Container settings shared by every service (image, security context, probes, common ports). */}}
 {{- define "tsdapr.containerCommon" -}}
 {{- $g := .root.Values.global -}}
-image: {{ include "tsdapr.image" .root }}
+image: {{ include "tsdapr.serviceImage" . }}
 imagePullPolicy: {{ $g.imagePullPolicy }}
 command: ["node", "packages/{{ .component }}/dist/main.bundle.mjs"]
 securityContext:
-  runAsNonRoot: true
+  runAsNonRoot: {{ include "tsdapr.runAsNonRoot" . }}
   readOnlyRootFilesystem: true
   allowPrivilegeEscalation: false
   capabilities:
@@ -189,9 +223,14 @@ securityContext:
   seccompProfile:
     type: {{ . }}
   {{- end }}
-{{- /* A component's own livenessProbe/readinessProbe values (the scheduler's, as upstream) win over the global ones. */}}
-{{- $liveness := .values.livenessProbe | default $g.liveness }}
-{{- $readiness := .values.readinessProbe | default $g.readiness }}
+{{- /* A component's own livenessProbe/readinessProbe fields (upstream's) win over the global ones; in debug mode
+both probes wait debug.initialDelaySeconds, as upstream. */}}
+{{- $liveness := merge (deepCopy (.values.livenessProbe | default dict)) $g.liveness }}
+{{- $readiness := merge (deepCopy (.values.readinessProbe | default dict)) $g.readiness }}
+{{- if and .values.debug .values.debug.enabled }}
+{{- $liveness = merge (dict "initialDelaySeconds" .values.debug.initialDelaySeconds) $liveness }}
+{{- $readiness = merge (dict "initialDelaySeconds" .values.debug.initialDelaySeconds) $readiness }}
+{{- end }}
 livenessProbe:
   httpGet:
     path: /healthz
@@ -231,6 +270,11 @@ resources:
   containerPort: {{ .root.Values.global.prometheus.port }}
   protocol: TCP
 {{- end }}
+{{- if and .values.debug .values.debug.enabled }}
+- name: debug
+  containerPort: {{ .values.debug.port }}
+  protocol: TCP
+{{- end }}
 {{- end -}}
 
 {{/* Env every service gets: its namespace and pod name. */}}
@@ -243,9 +287,39 @@ resources:
   valueFrom:
     fieldRef:
       fieldPath: metadata.name
-{{- with .values.nodeOptions }}
+{{- /* Upstream's debug mode: the Node inspector on debug.port. */}}
+{{- $nodeOptions := .values.nodeOptions | default "" }}
+{{- if and .values.debug .values.debug.enabled }}
+{{- $nodeOptions = printf "%s --inspect=0.0.0.0:%v" $nodeOptions .values.debug.port | trim }}
+{{- end }}
+{{- with $nodeOptions }}
 - name: NODE_OPTIONS
   value: {{ . | quote }}
+{{- end }}
+{{- range $name, $value := .values.extraEnvVars }}
+- name: {{ $name | quote }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Upstream's global.extraVolumeMounts.<service> and global.extraVolumes.<service>. */}}
+{{- define "tsdapr.extraVolumeMounts" -}}
+{{- with index (.root.Values.global.extraVolumeMounts | default dict) .component }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+{{- define "tsdapr.extraVolumes" -}}
+{{- with index (.root.Values.global.extraVolumes | default dict) .component }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Annotations of a control-plane ServiceAccount: upstream's dapr_rbac.serviceAccount.<service>.annotations. */}}
+{{- define "tsdapr.serviceAccountAnnotations" -}}
+{{- $sa := index (.root.Values.dapr_rbac.serviceAccount | default dict) .component | default dict -}}
+{{- with $sa.annotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
 
@@ -304,4 +378,61 @@ spec:
   selector:
     matchLabels:
       {{- include "tsdapr.selectorLabels" . | nindent 6 }}
+{{- end -}}
+
+{{/* Upstream values accepted without effect that this release sets away from upstream's default, one line each
+(NOTES.txt lists them; README.md's "Upstream 1.17 values" table has every one). */}}
+{{- define "tsdapr.withoutEffect" -}}
+{{- $v := .Values -}}
+{{- $raft := "Raft: tsdapr's placement elects its leader on a Lease and keeps no log" -}}
+{{- $unused := "unused by upstream's templates too" -}}
+{{- $ignored := "the scheduler accepts and ignores it" -}}
+{{- $jwt := "accepted; wired with Sentry's JWT support" -}}
+{{- $checks := list
+  (list "global.argoRolloutServiceReconciler.enabled" $v.global.argoRolloutServiceReconciler.enabled false "tsdapr's operator has no Argo Rollouts service reconciler")
+  (list "global.operator.watchdogCanPatchPodLabels" $v.global.operator.watchdogCanPatchPodLabels false "tsdapr's operator has no watchdog")
+  (list "dapr_operator.watchInterval" $v.dapr_operator.watchInterval "0" "tsdapr's operator has no watchdog")
+  (list "dapr_operator.maxPodRestartsPerMinute" $v.dapr_operator.maxPodRestartsPerMinute 20 "tsdapr's operator has no watchdog")
+  (list "dapr_placement.ports.raftRPCPort" $v.dapr_placement.ports.raftRPCPort 8201 $raft)
+  (list "dapr_placement.cluster.forceInMemoryLog" $v.dapr_placement.cluster.forceInMemoryLog false $raft)
+  (list "dapr_placement.cluster.logStorePath" $v.dapr_placement.cluster.logStorePath "/var/run/dapr/raft-log" $raft)
+  (list "dapr_placement.cluster.logStoreWinPath" $v.dapr_placement.cluster.logStoreWinPath "C:\\\\raft-log" $raft)
+  (list "dapr_placement.volumeclaims.storageSize" $v.dapr_placement.volumeclaims.storageSize "1Gi" $raft)
+  (list "dapr_placement.volumeclaims.storageClassName" $v.dapr_placement.volumeclaims.storageClassName nil $raft)
+  (list "dapr_placement.maxActorApiLevel" $v.dapr_placement.maxActorApiLevel 10 "deprecated upstream; no actor API levels")
+  (list "dapr_placement.minActorApiLevel" $v.dapr_placement.minActorApiLevel 0 "deprecated upstream; no actor API levels")
+  (list "dapr_rbac.secretReader.enabled" $v.dapr_rbac.secretReader.enabled false (printf "no secret-reader Role for the default service account of %s: tsdapr grants nothing to application service accounts; grant it yourself" $v.dapr_rbac.secretReader.namespace))
+  (list "dapr_scheduler.cluster.etcdDataDirWinPath" $v.dapr_scheduler.cluster.etcdDataDirWinPath "C:\\\\dapr-scheduler" "tsdapr runs on Linux only")
+  (list "dapr_scheduler.etcdInitialElectionTickAdvance" $v.dapr_scheduler.etcdInitialElectionTickAdvance false $ignored)
+  (list "dapr_scheduler.etcdMetrics" $v.dapr_scheduler.etcdMetrics "basic" $ignored)
+  (list "dapr_scheduler.workers" $v.dapr_scheduler.workers 2048 $ignored)
+  (list "dapr_sentry.tls.trustDomain" $v.dapr_sentry.tls.trustDomain "cluster.local" (printf "%s (sentry's trust domain is global.mtls.controlPlaneTrustDomain)" $unused))
+-}}
+{{- range $block := list "dapr_operator" "dapr_placement" "dapr_scheduler" "dapr_sentry" -}}
+{{- $checks = append $checks (list (printf "%s.ports.protocol" $block) (index $v $block "ports" "protocol") "TCP" (printf "%s (the Service ports are TCP)" $unused)) -}}
+{{- end -}}
+{{- range $block := list "dapr_operator" "dapr_placement" "dapr_scheduler" "dapr_sentry" "dapr_sidecar_injector" -}}
+{{- range $key := list "nameOverride" "fullnameOverride" -}}
+{{- $checks = append $checks (list (printf "%s.%s" $block $key) (index $v $block $key) "" $unused) -}}
+{{- end -}}
+{{- end -}}
+{{- $jwtDefaults := dict "enabled" false "keyFilename" "" "jwksFilename" "" "issuer" "" "signingAlgorithm" "" "keyID" "" -}}
+{{- range $key := keys $jwtDefaults | sortAlpha -}}
+{{- $checks = append $checks (list (printf "dapr_sentry.jwt.%s" $key) (index $v.dapr_sentry.jwt $key) (index $jwtDefaults $key) $jwt) -}}
+{{- end -}}
+{{- $o := $v.dapr_sentry.oidc -}}
+{{- $checks = concat $checks (list
+  (list "dapr_sentry.oidc.enabled" $o.enabled false $jwt)
+  (list "dapr_sentry.oidc.server.port" $o.server.port 9080 $jwt)
+  (list "dapr_sentry.oidc.jwksURI" $o.jwksURI "" $jwt)
+  (list "dapr_sentry.oidc.pathPrefix" $o.pathPrefix "" $jwt)
+  (list "dapr_sentry.oidc.allowedHosts" (join "," ($o.allowedHosts | default list)) "" $jwt)
+  (list "dapr_sentry.oidc.tls.enabled" $o.tls.enabled true $jwt)
+  (list "dapr_sentry.oidc.tls.certFile" $o.tls.certFile "" $jwt)
+  (list "dapr_sentry.oidc.tls.keyFile" $o.tls.keyFile "" $jwt)) -}}
+{{- range $c := $checks -}}
+{{- if ne (toString (index $c 1)) (toString (index $c 2)) }}
+   - {{ index $c 0 }}={{ index $c 1 }}: {{ index $c 3 }}
+{{- end -}}
+{{- end -}}
 {{- end -}}

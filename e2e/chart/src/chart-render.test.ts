@@ -491,7 +491,9 @@ describe('scheduler', async () => {
     const w = workload(c, 'scheduler');
     const s = container(c, 'scheduler');
     assert.equal(w.spec.replicas, 5);
-    assert.equal(w.metadata.annotations?.['example.com/owner'], 'jobs');
+    // Upstream's statefulsetAnnotations go on the pods, as upstream's chart puts them.
+    assert.equal(w.spec.template.metadata.annotations['example.com/owner'], 'jobs');
+    assert.equal(w.metadata.annotations?.['example.com/owner'], undefined);
     const members = flag(s, 'etcd-initial-cluster')?.split(',') ?? [];
     assert.equal(members.length, 5);
     assert.equal(members[4], 'dapr-scheduler-server-4=http://dapr-scheduler-server-4.dapr-scheduler-server.cp.svc.example.internal:12380');
