@@ -387,7 +387,6 @@ spec:
 {{- $raft := "Raft: tsdapr's placement elects its leader on a Lease and keeps no log" -}}
 {{- $unused := "unused by upstream's templates too" -}}
 {{- $ignored := "the scheduler accepts and ignores it" -}}
-{{- $jwt := "accepted; wired with Sentry's JWT support" -}}
 {{- $checks := list
   (list "global.argoRolloutServiceReconciler.enabled" $v.global.argoRolloutServiceReconciler.enabled false "tsdapr's operator has no Argo Rollouts service reconciler")
   (list "global.operator.watchdogCanPatchPodLabels" $v.global.operator.watchdogCanPatchPodLabels false "tsdapr's operator has no watchdog")
@@ -416,20 +415,6 @@ spec:
 {{- $checks = append $checks (list (printf "%s.%s" $block $key) (index $v $block $key) "" $unused) -}}
 {{- end -}}
 {{- end -}}
-{{- $jwtDefaults := dict "enabled" false "keyFilename" "" "jwksFilename" "" "issuer" "" "signingAlgorithm" "" "keyID" "" -}}
-{{- range $key := keys $jwtDefaults | sortAlpha -}}
-{{- $checks = append $checks (list (printf "dapr_sentry.jwt.%s" $key) (index $v.dapr_sentry.jwt $key) (index $jwtDefaults $key) $jwt) -}}
-{{- end -}}
-{{- $o := $v.dapr_sentry.oidc -}}
-{{- $checks = concat $checks (list
-  (list "dapr_sentry.oidc.enabled" $o.enabled false $jwt)
-  (list "dapr_sentry.oidc.server.port" $o.server.port 9080 $jwt)
-  (list "dapr_sentry.oidc.jwksURI" $o.jwksURI "" $jwt)
-  (list "dapr_sentry.oidc.pathPrefix" $o.pathPrefix "" $jwt)
-  (list "dapr_sentry.oidc.allowedHosts" (join "," ($o.allowedHosts | default list)) "" $jwt)
-  (list "dapr_sentry.oidc.tls.enabled" $o.tls.enabled true $jwt)
-  (list "dapr_sentry.oidc.tls.certFile" $o.tls.certFile "" $jwt)
-  (list "dapr_sentry.oidc.tls.keyFile" $o.tls.keyFile "" $jwt)) -}}
 {{- range $c := $checks -}}
 {{- if ne (toString (index $c 1)) (toString (index $c 2)) }}
    - {{ index $c 0 }}={{ index $c 1 }}: {{ index $c 3 }}

@@ -25,7 +25,7 @@ export function upstreamDefaultValues(dir = upstreamChartDir()): Record<string, 
   const values = yaml.load(readFileSync(join(dir, 'values.yaml'), 'utf8')) as Record<string, unknown>;
   for (const sub of readdirSync(join(dir, 'charts')).sort()) {
     const file = join(dir, 'charts', sub, 'values.yaml');
-    if (existsSync(file)) values[sub] = { ...(yaml.load(readFileSync(file, 'utf8')) as Record<string, unknown>), ...((values[sub] as Record<string, unknown> | undefined) ?? {}) };
+    if (existsSync(file)) values[sub] = { ...(yaml.load(readFileSync(file, 'utf8')) as Record<string, unknown>), ...((values[sub]) ?? {}) };
   }
   return values;
 }
@@ -139,7 +139,6 @@ export function flagValue(args: readonly string[] | undefined, name: string): st
 }
 const flag = (s: Service, name: string): Pick => (m) => flagValue(container(m, s)?.args, name);
 const env = (s: Service, name: string): Pick => (m) => container(m, s)?.env?.find((e) => e.name === name)?.value;
-const field = <T>(get: (m: Manifest) => T): Pick => get;
 const serviceObject = (m: Manifest, name: string) => m.find('Service', name) as (K8sObject & { spec: { type?: string; ports: { name?: string; port: number; targetPort: number | string; protocol?: string }[] } }) | undefined;
 const image = (s: Service): Pick => (m) => container(m, s)?.image;
 /** The debugger's port: upstream's dlv --listen=:<port>, tsdapr's NODE_OPTIONS --inspect=<host>:<port>. */
@@ -153,7 +152,8 @@ const debuggerPort = (s: Service): Pick => (m) => {
 /** Honoured, with the rendered fields to compare. */
 const h = (value: unknown, pick: Pick, also?: Record<string, unknown>, note?: string): Honoured => ({ status: 'honoured', value, pick, ...(also ? { also } : {}), ...(note ? { note } : {}) });
 const none = (why: string, value: unknown, also?: Record<string, unknown>): WithoutEffect => ({ status: 'without effect', why, value, ...(also ? { also } : {}) });
-const JWT = 'accepted; wired with Sentry\'s JWT support (the flags are in the sentry template, commented, until the lead switches them on)';
+const jwtOn = { 'dapr_sentry.jwt.enabled': true };
+const oidcOn = { 'dapr_sentry.oidc.enabled': true };
 
 /** The values every control-plane service has upstream (image, probes, debug, env, ...). */
 function perService(s: Service, opts: { runAsNonRoot?: 'own' | 'securityContext' } = {}): Record<string, Treatment> {
@@ -188,7 +188,8 @@ function perService(s: Service, opts: { runAsNonRoot?: 'own' | 'securityContext'
 const k8sLabel = (key: string, value: string): Honoured =>
   h(value, (m) => workload(m, 'operator')?.metadata.labels?.[key], undefined, "on every object, a template as upstream; tsdapr's default ({}) keeps its own app.kubernetes.io labels, and set keys win over them");
 const trustBundleKey = (m: Manifest, key: string): string | undefined => {
-  const data = (m.find('Secret', 'dapr-trust-bundle') as (K8sObject & { data?: Record<string, string> }) | undefined)?.data?.[key];
+  const secret: (K8sObject & { data?: Record<string, string> }) | undefined = m.find('Secret', 'dapr-trust-bundle');
+  const data = secret?.data?.[key];
   return data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8');
 };
 const PEM = { issuerCert: '-----BEGIN CERTIFICATE-----\nissuer\n-----END CERTIFICATE-----\n', issuerKey: '-----BEGIN PRIVATE KEY-----\nkey\n-----END PRIVATE KEY-----\n', root: '-----BEGIN CERTIFICATE-----\nroot\n-----END CERTIFICATE-----\n' };
@@ -335,20 +336,20 @@ export const TREATMENT: Readonly<Record<string, Treatment>> = {
   'dapr_sentry.tls.issuer.keyPEM': h(PEM.issuerKey, (m) => trustBundleKey(m, 'issuer.key'), wholeBundle),
   'dapr_sentry.tls.root.certPEM': h(PEM.root, (m) => trustBundleKey(m, 'ca.crt'), wholeBundle),
   'dapr_sentry.tls.trustDomain': none("unused by upstream's templates too (sentry's trust domain is global.mtls.controlPlaneTrustDomain)", 'example.org'),
-  'dapr_sentry.jwt.enabled': none(JWT, true),
-  'dapr_sentry.jwt.keyFilename': none(JWT, 'jwt.key', { 'dapr_sentry.jwt.enabled': true }),
-  'dapr_sentry.jwt.jwksFilename': none(JWT, 'jwks.json', { 'dapr_sentry.jwt.enabled': true }),
-  'dapr_sentry.jwt.issuer': none(JWT, 'https://issuer.example.com', { 'dapr_sentry.jwt.enabled': true }),
-  'dapr_sentry.jwt.signingAlgorithm': none(JWT, 'RS256', { 'dapr_sentry.jwt.enabled': true }),
-  'dapr_sentry.jwt.keyID': none(JWT, 'key-1', { 'dapr_sentry.jwt.enabled': true }),
-  'dapr_sentry.oidc.enabled': none(JWT, true),
-  'dapr_sentry.oidc.server.port': none(JWT, 9443, { 'dapr_sentry.oidc.enabled': true }),
-  'dapr_sentry.oidc.jwksURI': none(JWT, 'https://issuer.example.com/jwks.json', { 'dapr_sentry.oidc.enabled': true }),
-  'dapr_sentry.oidc.pathPrefix': none(JWT, '/sentry', { 'dapr_sentry.oidc.enabled': true }),
-  'dapr_sentry.oidc.allowedHosts': none(JWT, ['issuer.example.com'], { 'dapr_sentry.oidc.enabled': true }),
-  'dapr_sentry.oidc.tls.enabled': none(JWT, false, { 'dapr_sentry.oidc.enabled': true }),
-  'dapr_sentry.oidc.tls.certFile': none(JWT, '/tls/tls.crt', { 'dapr_sentry.oidc.enabled': true }),
-  'dapr_sentry.oidc.tls.keyFile': none(JWT, '/tls/tls.key', { 'dapr_sentry.oidc.enabled': true }),
+  'dapr_sentry.jwt.enabled': h(true, flag('sentry', 'jwt-enabled')),
+  'dapr_sentry.jwt.keyFilename': h('jwt.key', flag('sentry', 'jwt-key-filename'), jwtOn),
+  'dapr_sentry.jwt.jwksFilename': h('jwks.json', flag('sentry', 'jwks-filename'), jwtOn),
+  'dapr_sentry.jwt.issuer': h('https://issuer.example.com', flag('sentry', 'jwt-issuer'), jwtOn),
+  'dapr_sentry.jwt.signingAlgorithm': h('ES256', flag('sentry', 'jwt-signing-algorithm'), jwtOn),
+  'dapr_sentry.jwt.keyID': h('key-1', flag('sentry', 'jwt-key-id'), jwtOn),
+  'dapr_sentry.oidc.enabled': h(true, flag('sentry', 'oidc-enabled')),
+  'dapr_sentry.oidc.server.port': h(9443, (m) => serviceObject(m, 'dapr-sentry')?.spec.ports.find((p) => p.name === 'oidc')?.port, oidcOn, 'ours listens on it (upstream\'s sentry stays on 9080 behind the Service)'),
+  'dapr_sentry.oidc.jwksURI': h('https://issuer.example.com/jwks.json', flag('sentry', 'oidc-jwks-uri'), oidcOn),
+  'dapr_sentry.oidc.pathPrefix': h('/sentry', flag('sentry', 'oidc-path-prefix'), oidcOn),
+  'dapr_sentry.oidc.allowedHosts': h(['issuer.example.com', 'oidc.example.com'], flag('sentry', 'oidc-allowed-hosts'), oidcOn),
+  'dapr_sentry.oidc.tls.enabled': { status: 'replaced', by: 'the same flag, passed for false too: false turns the OIDC server\'s TLS off (upstream passes --oidc-server-tls-enabled only when true, so false leaves its default, TLS on)', value: false, also: oidcOn, pick: flag('sentry', 'oidc-server-tls-enabled') },
+  'dapr_sentry.oidc.tls.certFile': h('/tls/tls.crt', flag('sentry', 'oidc-server-tls-cert-file'), oidcOn),
+  'dapr_sentry.oidc.tls.keyFile': h('/tls/tls.key', flag('sentry', 'oidc-server-tls-key-file'), oidcOn),
   'dapr_sentry.mode': h('standalone', flag('sentry', 'mode')),
 
   ...perService('injector', { runAsNonRoot: 'own' }),
