@@ -5,7 +5,7 @@ import { Readiness, adminServers, createMetricsRegistry, runAll, untilAborted, t
 import type { Registry } from 'prom-client';
 import { broadcastAddress } from './broadcast-address.js';
 import { ConnectionPool } from './engine/connection-pool.js';
-import { membership, type Member, type MembershipView } from './engine/membership.js';
+import { membership, type MembershipView } from './engine/membership.js';
 import { createTriggerEngine } from './engine/trigger-engine.js';
 import { createEtcdClient } from './etcd/etcd-client.js';
 import { embeddedEtcd } from './etcd/embedded-etcd.js';
@@ -175,4 +175,3 @@ export function createScheduler(options: SchedulerOptions, deps: SchedulerDeps):
   };
 }
 
-export type { Member };

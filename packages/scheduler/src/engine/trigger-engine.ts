@@ -1,6 +1,5 @@
 import type { Etcd3, Watcher } from 'etcd3';
 import { errorMessage, settleWithin, sleep, untilAborted, type Logger, type Runner } from '@tsdapr/runtime';
-import type { TickState } from '../core/job-model.js';
 import { jobType, userNameOf } from '../core/job-names.js';
 import { parseSchedule, type Schedule } from '../core/schedule.js';
 import { afterOutcome } from '../core/ticks.js';
@@ -371,5 +370,3 @@ function stagedPrefixOfComposed(composed: string): string | undefined {
   if (parts[0] === 'actorreminder' && parts.length >= 5) return `actorreminder||${parts[1]}||${parts[2]}||`;
   return undefined;
 }
-
-export type { TickState };
