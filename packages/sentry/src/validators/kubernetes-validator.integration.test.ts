@@ -294,6 +294,10 @@ test('the token of a deleted pod fails, also after a pod of the same name is cre
   assert.ok(['token_not_authenticated', 'pod_not_found'].includes(gone.code), gone.code);
 
   // Same name, new UID: the old token must not pass for the new pod; the new pod's own token must.
+  // A real API server normally refuses the old token itself (its token authenticator checks that the
+  // bound pod exists with the claimed UID: token_not_authenticated), so this rarely reaches sentry's own
+  // pod_uid_mismatch check; only when the API server's pod cache still holds the old pod does the token
+  // pass the TokenReview. kubernetes-validator.test.ts proves that refusal with a scripted TokenReview.
   await f().createPod('doomed', { 'dapr.io/app-id': 'doomed' });
   const recreated = await refusal(f().validator.validate(req({ id: 'doomed', token: old })));
   assert.ok(['token_not_authenticated', 'pod_uid_mismatch'].includes(recreated.code), recreated.code);
