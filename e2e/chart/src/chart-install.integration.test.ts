@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { status as grpcStatus, type Client, type ServiceError } from '@grpc/grpc-js';
-import { AdmissionregistrationV1Api, ApiextensionsV1Api, AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, PolicyV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, ApiextensionsV1Api, AppsV1Api, AuthorizationV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, PolicyV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { createTestNamespace, pollUntil, repoRoot, requireTestCluster, testKubeConfig, type TestNamespace } from '@tsdapr/e2e-harness';
 import { startChartControlPlane, type ChartControlPlane } from './chart-control-plane.js';
 import { chartDir, helmOk, valuesFile } from './helm.js';
@@ -50,7 +50,8 @@ describe('helm install, upgrade and uninstall against the real API server', () =
   let controlPlane: ChartControlPlane | undefined;
   // The cluster is shared with other tests: the webhook and the operator (which writes Services and Component status) stay in these namespaces.
   const values = (): Record<string, unknown> => ({
-    dapr_sidecar_injector: { namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [ns.name, apps.name] }] } },
+    // Missed-injection reporting on (default off): its pods watch and Events run under the chart's RBAC too.
+    dapr_sidecar_injector: { missedInjectionReporting: true, namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [ns.name, apps.name] }] } },
     dapr_operator: { watchNamespace: apps.name },
   });
 
@@ -139,6 +140,104 @@ describe('helm install, upgrade and uninstall against the real API server', () =
     const placementPod = pods.find((p) => p.metadata?.annotations?.['dapr.io/control-plane'] === 'placement');
     const token = placementPod?.spec?.volumes?.find((v) => v.name === 'dapr-identity-token')?.projected?.sources?.[0]?.serviceAccountToken;
     assert.equal(token?.audience, `spiffe://cluster.local/ns/${ns.name}/dapr-sentry`);
+  });
+
+  test("RBAC, asked of the API server: each service can do what it needs, and cannot touch another service's Lease", async () => {
+    const authz = kc.makeApiClient(AuthorizationV1Api);
+    interface Access {
+      readonly verb: string;
+      readonly resource: string;
+      readonly group?: string;
+      readonly subresource?: string;
+      readonly name?: string;
+      /** Omitted: the release namespace; '' : cluster-wide. */
+      readonly namespace?: string;
+    }
+    const allowed = async (serviceAccount: string, access: Access): Promise<boolean> => {
+      const review = await authz.createSubjectAccessReview({
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SubjectAccessReview',
+          spec: {
+            user: `system:serviceaccount:${ns.name}:${serviceAccount}`,
+            groups: ['system:serviceaccounts', `system:serviceaccounts:${ns.name}`, 'system:authenticated'],
+            resourceAttributes: {
+              verb: access.verb,
+              group: access.group ?? '',
+              resource: access.resource,
+              ...(access.subresource ? { subresource: access.subresource } : {}),
+              ...(access.name ? { name: access.name } : {}),
+              ...(access.namespace === '' ? {} : { namespace: access.namespace ?? ns.name }),
+            },
+          },
+        },
+      });
+      return review.status?.allowed === true;
+    };
+    const lease = (verb: string, name?: string, namespace?: string): Access => ({ verb, group: 'coordination.k8s.io', resource: 'leases', ...(name ? { name } : {}), ...(namespace !== undefined ? { namespace } : {}) });
+    const OPERATOR_LEASE = 'operator.dapr.io';
+    const PLACEMENT_LEASE = 'dapr-placement-leader';
+    const expectations: [string, Access, boolean][] = [
+      // Each elects on its own Lease: get and update it by name, create it (create cannot be limited by name).
+      ['dapr-operator', lease('get', OPERATOR_LEASE), true],
+      ['dapr-operator', lease('update', OPERATOR_LEASE), true],
+      ['dapr-operator', lease('create'), true],
+      ['dapr-placement', lease('get', PLACEMENT_LEASE), true],
+      ['dapr-placement', lease('update', PLACEMENT_LEASE), true],
+      ['dapr-placement', lease('create'), true],
+      // ... and cannot touch the other's, nor list or watch Leases, nor reach another namespace's.
+      ['dapr-operator', lease('update', PLACEMENT_LEASE), false],
+      ['dapr-operator', lease('get', PLACEMENT_LEASE), false],
+      ['dapr-operator', lease('delete', OPERATOR_LEASE), false],
+      ['dapr-operator', lease('list'), false],
+      ['dapr-operator', lease('watch'), false],
+      ['dapr-operator', lease('update', OPERATOR_LEASE, apps.name), false],
+      ['dapr-placement', lease('update', OPERATOR_LEASE), false],
+      ['dapr-placement', lease('get', OPERATOR_LEASE), false],
+      ['dapr-placement', lease('list'), false],
+      ['dapr-placement', lease('update', PLACEMENT_LEASE, apps.name), false],
+      ...(['dapr-sentry', 'dapr-injector', 'dapr-scheduler'].flatMap((sa) => [
+        [sa, lease('update', OPERATOR_LEASE), false],
+        [sa, lease('update', PLACEMENT_LEASE), false],
+        [sa, lease('create'), false],
+      ]) as [string, Access, boolean][]),
+      // What the operator calls, and no more.
+      ['dapr-operator', { verb: 'patch', group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', name: 'subscriptions.dapr.io', namespace: '' }, true],
+      ['dapr-operator', { verb: 'update', group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', name: 'subscriptions.dapr.io', namespace: '' }, false],
+      ['dapr-operator', { verb: 'patch', group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', name: 'components.dapr.io', namespace: '' }, false],
+      ['dapr-operator', { verb: 'patch', group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations', name: 'dapr-operator', namespace: '' }, true],
+      ['dapr-operator', { verb: 'create', group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations', namespace: '' }, false],
+      ['dapr-operator', { verb: 'watch', group: 'apps', resource: 'deployments', namespace: '' }, true],
+      ['dapr-operator', { verb: 'create', resource: 'services', namespace: apps.name }, true],
+      ['dapr-operator', { verb: 'get', resource: 'secrets', name: 'x', namespace: apps.name }, true],
+      ['dapr-operator', { verb: 'list', resource: 'secrets', namespace: apps.name }, false],
+      ['dapr-operator', { verb: 'watch', group: 'dapr.io', resource: 'httpendpoints', namespace: '' }, true],
+      ['dapr-operator', { verb: 'patch', group: 'dapr.io', resource: 'components', subresource: 'status', namespace: apps.name }, true],
+      ['dapr-operator', { verb: 'update', group: 'dapr.io', resource: 'components', subresource: 'status', namespace: apps.name }, false],
+      ['dapr-operator', { verb: 'create', resource: 'events' }, false],
+      ['dapr-operator', { verb: 'list', group: 'dapr.io', resource: 'mcpservers', namespace: '' }, false],
+      // The injector: its webhook by name, and (missed-injection reporting is on here) pods and Events.
+      ['dapr-injector', { verb: 'patch', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', name: 'dapr-sidecar-injector', namespace: '' }, true],
+      ['dapr-injector', { verb: 'patch', group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations', name: 'other', namespace: '' }, false],
+      ['dapr-injector', { verb: 'list', resource: 'serviceaccounts', namespace: '' }, true],
+      ['dapr-injector', { verb: 'watch', group: 'dapr.io', resource: 'components', namespace: '' }, true],
+      ['dapr-injector', { verb: 'watch', group: 'dapr.io', resource: 'configurations' }, true],
+      ['dapr-injector', { verb: 'watch', group: 'dapr.io', resource: 'configurations', namespace: apps.name }, false],
+      ['dapr-injector', { verb: 'watch', resource: 'pods', namespace: '' }, true],
+      ['dapr-injector', { verb: 'create', resource: 'events', namespace: missed.name }, true],
+      // Sentry: the trust bundle by name, never another Secret.
+      ['dapr-sentry', { verb: 'update', resource: 'secrets', name: 'dapr-trust-bundle' }, true],
+      ['dapr-sentry', { verb: 'get', resource: 'secrets', name: 'other' }, false],
+      ['dapr-sentry', { verb: 'create', group: 'authentication.k8s.io', resource: 'tokenreviews', namespace: '' }, true],
+      // The scheduler calls nothing.
+      ['dapr-scheduler', { verb: 'list', resource: 'pods', namespace: '' }, false],
+    ];
+    const wrong: string[] = [];
+    for (const [serviceAccount, access, expected] of expectations) {
+      const got = await allowed(serviceAccount, access);
+      if (got !== expected) wrong.push(`${serviceAccount} ${access.verb} ${access.group ?? ''}/${access.resource}${access.subresource ? `/${access.subresource}` : ''}${access.name ? ` ${access.name}` : ''} in ${access.namespace === '' ? '(cluster)' : (access.namespace ?? ns.name)}: ${got ? 'allowed' : 'denied'}, expected ${expected ? 'allowed' : 'denied'}`);
+    }
+    assert.deepEqual(wrong, []);
   });
 
   test('the pods the chart created run as local processes with its flags and mounted files, and become ready', async () => {
@@ -500,6 +599,12 @@ describe('HA: every replica the chart asks for runs, and placement elects one le
     const holder = operatorLease.spec?.holderIdentity ?? '';
     assert.ok(byService.get('operator')?.some((pod) => holder.startsWith(`${pod}_`)), `operator Lease holder ${holder} is one of ${byService.get('operator')?.join(', ')}`);
     writeFileSync(join(repoRoot(), '.tsdapr', 'chart-status-ha.txt'), await tsdaprStatus(ns.name, []));
+    // Two replicas each raced for the Leases, with the chart's defaults (missed-injection reporting off):
+    // the chart's RBAC still let every replica do all it tried.
+    for (const running of controlPlane.pods) {
+      const denied = running.logs().split('\n').filter((line) => /is forbidden|\b403\b/.test(line));
+      assert.deepEqual(denied.map((line) => line.slice(0, 400)), [], `${running.name} was refused by RBAC`);
+    }
   });
 });
 
