@@ -201,8 +201,8 @@ export function createTriggerEngine(options: TriggerEngineOptions): TriggerEngin
           deferred.delete(entry.composed);
           offer(next);
         }
+        // Room for another trigger: re-arm (fireDue stops arming while the in-flight limit is reached).
         if (timer === undefined) arm();
-        if (!timer && queue.size > 0) fireDue();
       });
   };
 

@@ -27,6 +27,34 @@ export function fileBundleStore(
       throw err;
     }
   };
+  /**
+   * Writes the files (each via a temp file and a rename, 0600, in order) only
+   * if `taken()` finds nothing there; a lock file created exclusively
+   * serialises bootstrapping processes, and the one that loses adopts what the
+   * winner wrote. False when it wrote nothing.
+   */
+  const writeOnce = async (lockName: string, taken: () => Promise<boolean>, entries: ReadonlyArray<readonly [string, string]>): Promise<boolean> => {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const lockPath = path(`${lockName}.lock`);
+    let lock;
+    try {
+      lock = await open(lockPath, 'wx', 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+    try {
+      if (await taken()) return false;
+      for (const [name, content] of entries) {
+        await writeFile(path(`${name}.tmp`), content, { mode: 0o600 });
+        await rename(path(`${name}.tmp`), path(name));
+      }
+    } finally {
+      await lock.close();
+      await rm(lockPath, { force: true });
+    }
+    return true;
+  };
   return {
     names: { secret: `directory ${dir}`, keys: [keys.trustAnchors, keys.issuerCert, keys.issuerKey], ...(jwt ? { jwtKeys: [jwt.keyFilename, jwt.jwksFilename] as const } : {}) },
     async read(): Promise<StoredBundle> {
@@ -41,60 +69,27 @@ export function fileBundleStore(
     },
     async writeGeneratedJwt(bundle: JwtBundlePem): Promise<boolean> {
       if (!jwt) throw new Error('JWT issuing is not enabled');
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      const lockPath = path(`${basename(jwt.keyFilename)}.lock`);
-      let lock;
-      try {
-        lock = await open(lockPath, 'wx', 0o600);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-        throw err;
-      }
-      try {
+      return writeOnce(
+        basename(jwt.keyFilename),
         // Never overwrite: a key or JWKS written meanwhile wins (or is reported as incomplete).
-        if ((await readOptional(jwt.keyFilename)) !== undefined || (await readOptional(jwt.jwksFilename)) !== undefined) return false;
+        async () => (await readOptional(jwt.keyFilename)) !== undefined || (await readOptional(jwt.jwksFilename)) !== undefined,
         // The JWKS first: a key is never in force without its public half published.
-        for (const [name, content] of [[jwt.jwksFilename, bundle.jwksJson], [jwt.keyFilename, bundle.signingKeyPem]] as const) {
-          await writeFile(path(`${name}.tmp`), content, { mode: 0o600 });
-          await rename(path(`${name}.tmp`), path(name));
-        }
-      } finally {
-        await lock.close();
-        await rm(lockPath, { force: true });
-      }
-      return true;
+        [
+          [jwt.jwksFilename, bundle.jwksJson],
+          [jwt.keyFilename, bundle.signingKeyPem],
+        ],
+      );
     },
     async publishJwks(): Promise<void> {
       // The JWKS file is the published copy.
     },
     async writeGenerated(bundle: CaBundlePem): Promise<boolean> {
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      // A lock file created exclusively serialises bootstrapping processes; the
-      // one that finds a key already written adopts that bundle instead.
-      const lockPath = path(`${keys.issuerKey}.lock`);
-      let lock;
-      try {
-        lock = await open(lockPath, 'wx', 0o600);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-        throw err;
-      }
-      try {
-        if ((await readOptional(keys.issuerKey)) !== undefined) return false;
-        const entries: Array<[string, string]> = [
-          [keys.issuerKey, bundle.issuerKeyPem],
-          [keys.issuerCert, bundle.issuerChainPem],
-          [keys.trustAnchors, bundle.trustAnchorsPem],
-        ];
-        for (const [name, content] of entries) {
-          await writeFile(path(`${name}.tmp`), content, { mode: 0o600 });
-          await rename(path(`${name}.tmp`), path(name));
-        }
-      } finally {
-        await lock.close();
-        await rm(lockPath, { force: true });
-      }
-      return true;
+      // A process that finds a key already written adopts that bundle instead.
+      return writeOnce(keys.issuerKey, async () => (await readOptional(keys.issuerKey)) !== undefined, [
+        [keys.issuerKey, bundle.issuerKeyPem],
+        [keys.issuerCert, bundle.issuerChainPem],
+        [keys.trustAnchors, bundle.trustAnchorsPem],
+      ]);
     },
     async publishAnchors(): Promise<void> {
       // The anchors file is the published copy.

@@ -47,6 +47,22 @@ export function kubernetesBundleStore(options: KubernetesBundleStoreOptions): Tr
       throw err;
     }
   };
+  /** Sets one key of the published ConfigMap (the anchors, the JWKS), keeping the others; retried on a 409. */
+  const publishInConfigMap = async (key: string, value: string): Promise<void> => {
+    for (let attempt = 0; ; attempt++) {
+      const current = await readConfigMap();
+      try {
+        if (current) {
+          await core.replaceNamespacedConfigMap({ namespace, name, body: { ...current, data: { ...(current.data ?? {}), [key]: value } } });
+        } else {
+          await core.createNamespacedConfigMap({ namespace, body: { metadata: { name, namespace }, data: { [key]: value } } });
+        }
+        return;
+      } catch (err) {
+        if (!isConflict(err) || attempt >= 5) throw err;
+      }
+    }
+  };
 
   return {
     names: {
@@ -90,19 +106,7 @@ export function kubernetesBundleStore(options: KubernetesBundleStoreOptions): Tr
     async publishJwks(jwksJson: string): Promise<void> {
       if (!jwtKeys) return;
       // Upstream also distributes the JWKS in the ConfigMap (pkg/sentry/server/ca/kube.go).
-      for (let attempt = 0; ; attempt++) {
-        const current = await readConfigMap();
-        try {
-          if (current) {
-            await core.replaceNamespacedConfigMap({ namespace, name, body: { ...current, data: { ...(current.data ?? {}), [jwtKeys.jwks]: jwksJson } } });
-          } else {
-            await core.createNamespacedConfigMap({ namespace, body: { metadata: { name, namespace }, data: { [jwtKeys.jwks]: jwksJson } } });
-          }
-          return;
-        } catch (err) {
-          if (!isConflict(err) || attempt >= 5) throw err;
-        }
-      }
+      await publishInConfigMap(jwtKeys.jwks, jwksJson);
     },
 
     async writeGenerated(bundle: CaBundlePem): Promise<boolean> {
@@ -127,19 +131,7 @@ export function kubernetesBundleStore(options: KubernetesBundleStoreOptions): Tr
     },
 
     async publishAnchors(anchorsPem: string): Promise<void> {
-      for (let attempt = 0; ; attempt++) {
-        const current = await readConfigMap();
-        try {
-          if (current) {
-            await core.replaceNamespacedConfigMap({ namespace, name, body: { ...current, data: { ...(current.data ?? {}), [keys.trustAnchors]: anchorsPem } } });
-          } else {
-            await core.createNamespacedConfigMap({ namespace, body: { metadata: { name, namespace }, data: { [keys.trustAnchors]: anchorsPem } } });
-          }
-          return;
-        } catch (err) {
-          if (!isConflict(err) || attempt >= 5) throw err;
-        }
-      }
+      await publishInConfigMap(keys.trustAnchors, anchorsPem);
     },
 
     watch(onChange: () => void): Runner {
