@@ -17,6 +17,8 @@ etcd_version=3.6.4
 helm_version=3.19.5
 daprd_version=1.17.5
 daprd_next_version=1.18.1
+coredns_version=1.15.0
+kube_ldflags="-X=k8s.io/component-base/version.gitVersion=v${kube_version} -X=k8s.io/component-base/version.gitMajor=1 -X=k8s.io/component-base/version.gitMinor=$(cut -d. -f2 <<<"$kube_version") -X=k8s.io/component-base/version.gitTreeState=clean"
 
 # name version module-dir build-tags package ldflags ("-" for no tags).
 # daprd refuses to start without a components tag; stablecomponents holds the
@@ -24,8 +26,13 @@ daprd_next_version=1.18.1
 # faster than allcomponents.
 targets=(
   "etcd ${etcd_version} e2e/cluster - ./etcd -X=go.etcd.io/etcd/api/v3/version.Version=${etcd_version}"
-  "kube-apiserver ${kube_version} e2e/cluster - k8s.io/kubernetes/cmd/kube-apiserver -X=k8s.io/component-base/version.gitVersion=v${kube_version} -X=k8s.io/component-base/version.gitMajor=1 -X=k8s.io/component-base/version.gitMinor=$(cut -d. -f2 <<<"$kube_version") -X=k8s.io/component-base/version.gitTreeState=clean"
-  "kube-controller-manager ${kube_version} e2e/cluster - k8s.io/kubernetes/cmd/kube-controller-manager -X=k8s.io/component-base/version.gitVersion=v${kube_version} -X=k8s.io/component-base/version.gitMajor=1 -X=k8s.io/component-base/version.gitMinor=$(cut -d. -f2 <<<"$kube_version") -X=k8s.io/component-base/version.gitTreeState=clean"
+  "kube-apiserver ${kube_version} e2e/cluster - k8s.io/kubernetes/cmd/kube-apiserver ${kube_ldflags}"
+  "kube-controller-manager ${kube_version} e2e/cluster - k8s.io/kubernetes/cmd/kube-controller-manager ${kube_ldflags}"
+  "kubelet ${kube_version} e2e/cluster - k8s.io/kubernetes/cmd/kubelet ${kube_ldflags}"
+  "kube-proxy ${kube_version} e2e/cluster - k8s.io/kubernetes/cmd/kube-proxy ${kube_ldflags}"
+  "kube-scheduler ${kube_version} e2e/cluster - k8s.io/kubernetes/cmd/kube-scheduler ${kube_ldflags}"
+  "kubectl ${kube_version} e2e/cluster - k8s.io/kubernetes/cmd/kubectl ${kube_ldflags}"
+  "coredns ${coredns_version} e2e/coredns - . -X=github.com/coredns/coredns/coremain.GitCommit=v${coredns_version}"
   "helm ${helm_version} e2e/helm - helm.sh/helm/v3/cmd/helm -X=helm.sh/helm/v3/internal/version.version=v${helm_version}"
   "daprd ${daprd_version} e2e/daprd-1.17 stablecomponents github.com/dapr/dapr/cmd/daprd -X=github.com/dapr/dapr/pkg/buildinfo.version=${daprd_version}"
   "upstream-sentry ${daprd_version} e2e/daprd-1.17 - github.com/dapr/dapr/cmd/sentry -X=github.com/dapr/dapr/pkg/buildinfo.version=${daprd_version}"
