@@ -4,20 +4,24 @@
 # plus etcd at /usr/local/bin/etcd, which each scheduler replica runs as its
 # embedded etcd member (the scheduler's --etcd-binary, default `etcd` on the PATH).
 #
-# NOT BUILT HERE: the machines this repository is developed on have no
-# container engine, so this file has never been built. It is kept simple on
-# purpose so that it can be trusted by reading it.
-#
 #   docker build -t ghcr.io/tsdapr/tsdapr:edge .
+#
+# Built here by scripts/build-images.sh (buildah, no registry): this same file, with only
+# the three base images replaced through the build arguments below by bases assembled from
+# the host's Node and Go (localhost/tsdapr/{go-build,node-build,node-base}); the defaults
+# are the upstream images. The RUN steps need nothing from the build host.
 #
 # Runtime: node:20 slim (not distroless: the chart's command is `node ...`, and
 # distroless has node only at /nodejs/bin/node), uid/gid 65532, nothing
 # written to the root file system (the chart mounts an emptyDir at /tmp and
 # sets readOnlyRootFilesystem).
+ARG GO_BASE=golang:1.24-bookworm
+ARG NODE_BUILD_BASE=node:20-bookworm
+ARG NODE_BASE=node:20-bookworm-slim
 
 # ---- etcd: v3.6.4 from the Go module this repository pins (e2e/cluster/go.mod and
 # go.sum), built as scripts/build-go-binaries.sh builds it for the tests ----
-FROM golang:1.24-bookworm AS etcd
+FROM ${GO_BASE} AS etcd
 WORKDIR /src/e2e/cluster
 COPY e2e/cluster/go.mod e2e/cluster/go.sum ./
 COPY e2e/cluster/etcd ./etcd
@@ -27,7 +31,7 @@ RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false \
  && /out/etcd --version
 
 # ---- build: compile the services, then keep only production dependencies ----
-FROM node:20-bookworm AS build
+FROM ${NODE_BUILD_BASE} AS build
 WORKDIR /src
 RUN corepack enable
 COPY . .
@@ -50,7 +54,7 @@ RUN mkdir -p /out/packages \
  && find /out/packages -name '*.test.js' -o -name '*.test.js.map' -o -name '*.test.d.ts*' | xargs rm -f
 
 # ---- runtime ----
-FROM node:20-bookworm-slim
+FROM ${NODE_BASE}
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /out /app

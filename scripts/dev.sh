@@ -14,13 +14,32 @@ if [[ "$(pnpm --version 2>/dev/null || true)" != "$pnpm_version" ]]; then
   echo "dev.sh: installing pnpm $pnpm_version"
   npm install -g "pnpm@$pnpm_version" >/dev/null
 fi
+# Debian packages, gathered so that one apt-get update serves them all.
+apt_packages=()
 if ! command -v openssl >/dev/null; then
   echo "dev.sh: installing openssl (tests use it as an independent verifier)"
-  (apt-get update && apt-get install -y --no-install-recommends openssl) >/dev/null
+  apt_packages+=(openssl)
 fi
 if [[ "${1:-}" == test-under-load ]] && ! command -v stress-ng >/dev/null; then
   echo "dev.sh: installing stress-ng (test-under-load keeps the cores busy with it)"
-  (apt-get update && apt-get install -y --no-install-recommends stress-ng) >/dev/null
+  apt_packages+=(stress-ng)
+fi
+# A real node (e2e/harness/src/node: containerd, runc, the CNI plugins, kube-proxy's iptables and
+# conntrack) and the images it runs (buildah, busybox-static). Only as root: a node needs root
+# anyway, and elsewhere the tests that need one say why they skip.
+if [[ "$(id -u)" == 0 ]] && command -v dpkg-query >/dev/null; then
+  node_missing=()
+  for package in containerd runc containernetworking-plugins iptables conntrack buildah busybox-static; do
+    status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+    [[ "$status" == *"install ok installed"* ]] || node_missing+=("$package")
+  done
+  if (( ${#node_missing[@]} > 0 )); then
+    echo "dev.sh: installing ${node_missing[*]} (a real Kubernetes node for the tests)"
+    apt_packages+=("${node_missing[@]}")
+  fi
+fi
+if (( ${#apt_packages[@]} > 0 )); then
+  (apt-get update && apt-get install -y --no-install-recommends "${apt_packages[@]}") >/dev/null
 fi
 pnpm install --frozen-lockfile
 bash scripts/build-go-binaries.sh

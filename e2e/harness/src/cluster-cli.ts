@@ -1,17 +1,22 @@
 #!/usr/bin/env node
 /**
  * `pnpm cluster up|down|status`: a local kube-apiserver + etcd +
- * kube-controller-manager that outlives the command. `up` starts a detached
+ * kube-controller-manager that outlives the command, plus a real node
+ * (node/node.ts: containerd, kubelet, kube-proxy, kube-scheduler, CoreDNS)
+ * where the machine can run one (nodeSupport()). `up` starts a detached
  * supervisor process that owns the components; `down` asks it to stop them.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { repoRoot } from './binaries.js';
 import { startCluster, type Cluster, type ComponentName } from './cluster.js';
 import { probe } from './http-probe.js';
+import { buildImages } from './images.js';
+import { cleanupStaleNode, startNode, type Node, type NodeComponent } from './node/node.js';
+import { nodeSupport } from './node/node-support.js';
 
 interface StateFiles {
   readonly dir: string;
@@ -21,6 +26,15 @@ interface StateFiles {
   readonly supervisorLog: string;
   readonly dataDir: string;
   readonly logDir: string;
+  readonly nodeStateDir: string;
+}
+
+interface NodeState {
+  readonly name: string;
+  readonly ip: string;
+  readonly images: readonly string[];
+  readonly pids: Record<NodeComponent, number>;
+  readonly startupMs: number;
 }
 
 interface ClusterState {
@@ -29,14 +43,22 @@ interface ClusterState {
   readonly server: string;
   readonly pids: Record<ComponentName, number>;
   readonly startupMs: number;
+  /** Absent when the machine cannot run a node; `nodeSkipped` says why. */
+  readonly node?: NodeState;
+  readonly nodeSkipped?: string;
 }
 
-const UP_TIMEOUT_MS = 300_000;
-const DOWN_TIMEOUT_MS = 30_000;
+/** The images `up` imports into the node: the sandbox and the two bases the tests' pods use. */
+const NODE_IMAGES = ['pause', 'busybox', 'node-base'] as const;
+
+const UP_TIMEOUT_MS = 600_000;
+/** The node's stop deletes its pods and waits for their sandboxes (up to 90 s) before the cluster stops. */
+const DOWN_TIMEOUT_MS = 150_000;
 const USAGE = `usage: pnpm cluster <up|down|status>
-  up      start etcd, kube-apiserver and kube-controller-manager in the background
-  down    stop them and remove the cluster's data (logs are kept)
-  status  say whether the cluster runs and answers /readyz
+  up      start etcd, kube-apiserver and kube-controller-manager in the background,
+          and a node (containerd, kubelet, kube-proxy, kube-scheduler, CoreDNS) when the machine can run one
+  down    stop them, undo the node's host changes and remove the cluster's data (logs are kept)
+  status  say whether the cluster runs and answers /readyz, and whether the node is Ready
 state dir: $TSDAPR_STATE_DIR or <repo>/.tsdapr/cluster`;
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -69,6 +91,7 @@ function stateFiles(dir: string): StateFiles {
     supervisorLog: join(dir, 'supervisor.log'),
     dataDir: join(dir, 'data'),
     logDir: join(dir, 'logs'),
+    nodeStateDir: join(dir, 'node'),
   };
 }
 
@@ -106,21 +129,30 @@ async function up(files: StateFiles): Promise<number> {
     if (existsSync(files.failedFile) || !isAlive(supervisor.pid)) {
       console.error(existsSync(files.failedFile) ? readFileSync(files.failedFile, 'utf8') : tailOf(files.supervisorLog));
       rmSync(files.pidFile, { force: true });
+      await cleanupStaleNode();
       return 1;
     }
     await sleep(250);
   }
   console.error(`cluster did not come up within ${UP_TIMEOUT_MS / 1000}s; see ${files.supervisorLog} and ${files.logDir}`);
   await stopSupervisor(files, supervisor.pid);
+  await cleanupStaleNode();
   return 1;
 }
 
 function printAccess(state: ClusterState): void {
+  console.log(nodeLine(state));
   console.log(`kubeconfig: ${state.kubeconfigPath}`);
   console.log(`server:     ${state.server}`);
   console.log(`try:        kubectl --kubeconfig ${state.kubeconfigPath} get ns`);
   console.log(`tests:      TSDAPR_TEST_KUBECONFIG=${state.kubeconfigPath} node --test <file>.integration.test.js`);
   console.log('stop:       pnpm cluster down');
+}
+
+function nodeLine(state: ClusterState): string {
+  if (!state.node) return `node:       none, pods stay Pending (${state.nodeSkipped ?? 'not started'})`;
+  const { name, ip, images, startupMs } = state.node;
+  return `node:       ${name} (${ip}) Ready in ${(startupMs / 1000).toFixed(1)}s; images (imagePullPolicy: Never): ${images.join(', ')}`;
 }
 
 async function down(files: StateFiles): Promise<number> {
@@ -134,13 +166,15 @@ async function down(files: StateFiles): Promise<number> {
   }
   // A supervisor killed hard takes its children with it (parent-death signal);
   // this sweep covers the rest, checking the command line against pid reuse.
-  for (const [name, childPid] of Object.entries(state?.pids ?? {})) {
-    if (isAlive(childPid) && commandLineOf(childPid).includes(name)) {
+  for (const [name, childPid] of Object.entries({ ...state?.pids, ...state?.node?.pids })) {
+    if (isAlive(childPid) && commandLineOf(childPid).includes(name.replace(/-node$/, ''))) {
       process.kill(childPid, 'SIGKILL');
       console.log(`killed leftover ${name} (pid ${childPid})`);
     }
   }
-  for (const path of [files.stateFile, files.failedFile, files.pidFile, files.dataDir]) rmSync(path, { recursive: true, force: true });
+  // A supervisor that died without stopping its node left the host changed (bridge, iptables, containers).
+  await cleanupStaleNode();
+  for (const path of [files.stateFile, files.failedFile, files.pidFile, files.dataDir, files.nodeStateDir]) rmSync(path, { recursive: true, force: true });
   return 0;
 }
 
@@ -171,8 +205,29 @@ async function status(files: StateFiles): Promise<number> {
     .join(', ');
   console.log(`cluster running (supervisor pid ${pid}): ${components}`);
   console.log(`readyz: ${ready}`);
+  let nodeOk = true;
+  if (state.node) {
+    const nodeComponents = Object.entries(state.node.pids)
+      .map(([name, childPid]) => `${name} ${childPid} ${isAlive(childPid) ? 'running' : 'GONE'}`)
+      .join(', ');
+    const nodeReady = await nodeReadiness(state.kubeconfigPath, state.node.name);
+    nodeOk = nodeReady === 'Ready';
+    console.log(`node ${state.node.name}: ${nodeReady}: ${nodeComponents}`);
+  }
   printAccess(state);
-  return ready === 'ok' ? 0 : 1;
+  return ready === 'ok' && nodeOk ? 0 : 1;
+}
+
+async function nodeReadiness(kubeconfigPath: string, name: string): Promise<string> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  try {
+    const node = await kc.makeApiClient(CoreV1Api).readNode({ name });
+    const ready = node.status?.conditions?.find((condition) => condition.type === 'Ready');
+    return ready?.status === 'True' ? 'Ready' : `NotReady (${ready?.message ?? 'no Ready condition'})`;
+  } catch (err) {
+    return `unknown (${err instanceof Error ? err.message : String(err)})`;
+  }
 }
 
 async function readyz(kubeconfigPath: string): Promise<string> {
@@ -192,13 +247,21 @@ async function readyz(kubeconfigPath: string): Promise<string> {
 /** The detached process that owns the components until SIGTERM. */
 async function supervise(files: StateFiles): Promise<number> {
   let cluster: Cluster | undefined;
+  let node: Node | undefined;
+  let ready = false;
   let stopping = false;
+  const stopAll = async (): Promise<void> => {
+    // The node first: deleting its pods needs the API server.
+    await node?.stop();
+    await cluster?.stop();
+  };
   const onSignal = (signal: NodeJS.Signals): void => {
     console.log(`supervisor: ${signal}, stopping the cluster`);
     stopping = true;
-    // During startup there is nothing to drain; exiting reaps the children.
-    if (!cluster) process.exit(0);
-    void cluster.stop().then(() => process.exit(0));
+    // During startup there is nothing to drain; exiting reaps the children,
+    // and the caller's cleanupStaleNode() undoes a half-started node's host changes.
+    if (!ready) process.exit(0);
+    void stopAll().then(() => process.exit(0));
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -210,22 +273,42 @@ async function supervise(files: StateFiles): Promise<number> {
     writeFileSync(files.failedFile, `${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
+  const clusterStartupMs = Date.now() - startedAt;
+  let nodeState: NodeState | undefined;
+  const support = nodeSupport();
+  if (support.ok) {
+    try {
+      const nodeStartedAt = Date.now();
+      const images = await buildImages(NODE_IMAGES);
+      const pause = images.find((image) => image.name === 'pause');
+      if (!pause) throw new Error('buildImages returned no pause image');
+      node = await startNode(cluster, { sandboxImage: pause.ref, images: images.map((image) => image.archive), stateDir: files.nodeStateDir });
+      nodeState = { name: node.name, ip: node.ip, images: images.map((image) => image.ref), pids: node.pids, startupMs: Date.now() - nodeStartedAt };
+      console.log(`supervisor: node ${node.name} Ready`);
+    } catch (err) {
+      writeFileSync(files.failedFile, `${err instanceof Error ? err.message : String(err)}\n`);
+      await cluster.stop();
+      return 1;
+    }
+  }
   const state: ClusterState = {
     supervisorPid: process.pid,
     kubeconfigPath: cluster.kubeconfigPath,
     server: cluster.server,
     pids: cluster.pids,
-    startupMs: Date.now() - startedAt,
+    startupMs: clusterStartupMs,
+    ...(nodeState ? { node: nodeState } : { nodeSkipped: support.ok ? undefined : support.reason }),
   };
+  ready = true;
   writeFileSync(`${files.stateFile}.tmp`, JSON.stringify(state, null, 2));
   renameSync(`${files.stateFile}.tmp`, files.stateFile);
   console.log(`supervisor: cluster ready at ${cluster.server}`);
 
-  const reason = await cluster.exited;
+  const reason = await Promise.race([cluster.exited, ...(node ? [node.exited] : [])]);
   if (stopping) return 0;
   console.error(`supervisor: ${reason}; stopping the rest`);
   writeFileSync(files.failedFile, `${reason}\n`);
-  await cluster.stop();
+  await stopAll();
   return 1;
 }
 

@@ -32,6 +32,8 @@ export interface Cluster {
   readonly token: string;
   readonly dataDir: string;
   readonly logDir: string;
+  /** What a second kube-apiserver on the same etcd needs, e.g. the node's (node/node.ts). */
+  readonly apiserverSetup: ApiServerSetup;
   /** Component name to pid, for supervisors and diagnostics (0: not started, `controllerManager: false`). */
   readonly pids: Readonly<Record<ComponentName, number>>;
   /** Resolves when the first component exits, whether by stop() or on its own, e.g. `kube-apiserver exited with code 1`. */
@@ -46,6 +48,26 @@ export interface Cluster {
   restartApiServer(options?: { readonly downMs?: number }): Promise<void>;
   /** Stops every component and removes the data dir when the harness created it. */
   stop(): Promise<void>;
+}
+
+/**
+ * The kube-apiserver's backend and credentials. A second apiserver started
+ * with these serves the same objects under the same certificate, so
+ * kubeconfigs and the pods' `kube-root-ca.crt` trust it too.
+ */
+export interface ApiServerSetup {
+  /** `http://127.0.0.1:<port>` */
+  readonly etcdUrl: string;
+  readonly port: number;
+  /** The self-signed serving certificate followed by its CA (the bundle clients trust). */
+  readonly servingCertPath: string;
+  readonly servingKeyPath: string;
+  /** `token,user,uid,"groups"` lines; the admin's only. */
+  readonly tokenFile: string;
+  readonly serviceAccountKeyPath: string;
+  readonly serviceAccountPubPath: string;
+  readonly serviceAccountIssuer: string;
+  readonly serviceClusterIpRange: string;
 }
 
 export type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager';
@@ -137,7 +159,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       const pids = { etcd: etcd.pid, 'kube-apiserver': apiserver.pid, 'kube-controller-manager': 0 };
       for (const child of started) watchExit(child);
       const restartUnsupported = (): Promise<void> => Promise.reject(new Error('restartApiServer: not supported without the controller manager'));
-      return makeCluster({ layout, server, token, pids, exited, stopAll, restartApiServer: restartUnsupported });
+      return makeCluster({ layout, server, token, pids, exited, stopAll, restartApiServer: restartUnsupported, etcdUrl, apiserverPort });
     }
 
     current = 'kube-controller-manager';
@@ -169,7 +191,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         abortWhen: exitAsError(next),
       });
     };
-    return makeCluster({ layout, server, token, pids, exited, stopAll, restartApiServer });
+    return makeCluster({ layout, server, token, pids, exited, stopAll, restartApiServer, etcdUrl, apiserverPort });
   } catch (err) {
     await stopAll();
     throw new ClusterStartError(startFailureMessage(current, err, logFile(current), layout), { cause: err });
@@ -233,6 +255,9 @@ function apiserverArgs(layout: Layout, etcdUrl: string, port: number): string[] 
     '--allow-privileged=true',
     // Nothing would serve the `kubernetes` Service's loopback endpoint anyway.
     '--endpoint-reconciler-type=none',
+    // logs/exec/port-forward reach a kubelet (node/node.ts) by its node IP even
+    // where the hostname does not resolve; no effect without a node.
+    '--kubelet-preferred-address-types=InternalIP,Hostname',
     // Two cores: skip what a test cluster does not need.
     '--enable-priority-and-fairness=false',
     '--profiling=false',
@@ -294,11 +319,25 @@ interface ClusterParts {
   readonly exited: Promise<string>;
   readonly stopAll: () => Promise<void>;
   readonly restartApiServer: (options?: { readonly downMs?: number }) => Promise<void>;
+  readonly etcdUrl: string;
+  readonly apiserverPort: number;
 }
 
-function makeCluster({ layout, server, token, pids, exited, stopAll, restartApiServer }: ClusterParts): Cluster {
+function makeCluster({ layout, server, token, pids, exited, stopAll, restartApiServer, etcdUrl, apiserverPort }: ClusterParts): Cluster {
   let stopping: Promise<void> | undefined;
+  const apiserverSetup: ApiServerSetup = {
+    etcdUrl,
+    port: apiserverPort,
+    servingCertPath: join(layout.certDir, 'apiserver.crt'),
+    servingKeyPath: join(layout.certDir, 'apiserver.key'),
+    tokenFile: layout.tokenFile,
+    serviceAccountKeyPath: layout.serviceAccountKey,
+    serviceAccountPubPath: layout.serviceAccountPub,
+    serviceAccountIssuer: SERVICE_ACCOUNT_ISSUER,
+    serviceClusterIpRange: SERVICE_CLUSTER_IP_RANGE,
+  };
   return {
+    apiserverSetup,
     kubeconfigPath: layout.kubeconfigPath,
     server,
     token,

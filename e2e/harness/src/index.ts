@@ -1,5 +1,5 @@
 export { binaryPath, repoRoot, MissingBinaryError, type BinaryName } from './binaries.js';
-export { startCluster, ClusterStartError, type Cluster, type ClusterOptions, type ComponentName } from './cluster.js';
+export { startCluster, ClusterStartError, type ApiServerSetup, type Cluster, type ClusterOptions, type ComponentName } from './cluster.js';
 export { startDaprd, daprdVersion, type Daprd, type DaprdOptions } from './daprd.js';
 export { freePort, freePorts } from './free-port.js';
 export { startEtcd, singleMemberEtcdArgs, type Etcd, type EtcdOptions } from './etcd.js';
@@ -16,3 +16,9 @@ export {
 } from './test-env.js';
 export { startServiceProcess, controlPlaneToken, applyCrds, CHART_NODE_OPTIONS, type ServiceName, type ServiceProcess } from './control-plane-fixtures.js';
 export { startKubernetesControlPlane, SIDECAR_IMAGE, TRUST_DOMAIN, type KubernetesControlPlane, type KubernetesControlPlaneOptions } from './kubernetes-control-plane.js';
+export { startNode, cleanupStaleNode, NodeStartError, type Node, type NodeOptions, type NodeComponent } from './node/node.js';
+export { nodeSupport, type NodeSupport } from './node/node-support.js';
+export { NodeLockedError, NODE_LOCK_PATH } from './node/node-lock.js';
+export { POD_NETWORK } from './node/host-network.js';
+export { buildImages } from './images.js';
+export { IMAGES, ImageBuildError, type ImageName, type BuiltImage, type BuildImagesOptions } from './images.js';
