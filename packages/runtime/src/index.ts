@@ -1,5 +1,5 @@
 export { TsdaprError, InvalidInputError, errorCode, errorMessage } from './errors.js';
-export { runAll, isAbortError, untilAborted, sleep, settleWithin, type Runner } from './runner.js';
+export { runAll, isAbortError, untilAborted, unlessAborted, sleep, settleWithin, type Runner } from './runner.js';
 export { createLogger, silentLogger, REDACTED_PATHS, type Logger, type LoggerOptions } from './logger.js';
 export { parseDuration, formatDuration } from './duration.js';
 export { Readiness } from './readiness.js';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { runAll, settleWithin, sleep, untilAborted, type Runner } from './runner.js';
+import { getEventListeners } from 'node:events';
+import { describe, test } from 'node:test';
+import { runAll, settleWithin, sleep, unlessAborted, untilAborted, type Runner } from './runner.js';
 
 test('runAll stops the others when one returns', async () => {
   const stopped: string[] = [];
@@ -79,4 +80,21 @@ test('settleWithin returns when the work settles, or at the bound when it never 
     60_000,
   );
   assert.equal(settled, true, 'returned once the work failed, long before the bound');
+});
+
+describe('unlessAborted', () => {
+  test('leaves no listener on the signal once the work settles, however often a loop calls it', { timeout: 5_000 }, async () => {
+    const controller = new AbortController();
+    for (let i = 0; i < 100; i++) assert.equal(await unlessAborted(Promise.resolve(i), controller.signal), i);
+    await assert.rejects(unlessAborted(Promise.reject(new Error('read failed')), controller.signal), /read failed/);
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+  });
+
+  test('resolves undefined as soon as the signal aborts, without waiting for the work', { timeout: 5_000 }, async () => {
+    const controller = new AbortController();
+    const pending = unlessAborted(new Promise<number>(() => undefined), controller.signal);
+    controller.abort();
+    assert.equal(await pending, undefined);
+    assert.equal(await unlessAborted(Promise.resolve(1), controller.signal), undefined);
+  });
 });

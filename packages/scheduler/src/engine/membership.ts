@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Etcd3, Lease, Watcher } from 'etcd3';
-import { errorMessage, settleWithin, sleep, type Logger, type Runner } from '@tsdapr/runtime';
+import { errorMessage, settleWithin, sleep, unlessAborted, type Logger, type Runner } from '@tsdapr/runtime';
 
 export interface Member {
   readonly id: string;
@@ -162,7 +162,7 @@ export function membership(options: MembershipOptions): Runner {
           evaluate();
         });
         evaluate();
-        await Promise.race([lost, new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }))]);
+        await unlessAborted(lost, signal);
         if (!signal.aborted) log.warn('membership lease lost (etcd unreachable for longer than the TTL); rejoining');
       } catch (err) {
         if (!signal.aborted) log.warn({ reason: errorMessage(err) }, 'joining the scheduler replicas failed; retrying');

@@ -1,5 +1,5 @@
 import type { Etcd3, Watcher } from 'etcd3';
-import { errorMessage, settleWithin, sleep, untilAborted, type Logger, type Runner } from '@tsdapr/runtime';
+import { errorMessage, settleWithin, sleep, unlessAborted, type Logger, type Runner } from '@tsdapr/runtime';
 import { jobType, userNameOf } from '../core/job-names.js';
 import { parseSchedule, type Schedule } from '../core/schedule.js';
 import { afterOutcome } from '../core/ticks.js';
@@ -312,7 +312,7 @@ export function createTriggerEngine(options: TriggerEngineOptions): TriggerEngin
       while (!signal.aborted) {
         try {
           // A read in flight at shutdown is left to the closing client, not waited for.
-          await Promise.race([scanOnce(), untilAborted(signal)]);
+          await unlessAborted(scanOnce(), signal);
         } catch (err) {
           logger.warn({ reason: errorMessage(err) }, 'reading due jobs from etcd failed; retrying');
           await sleep(1000, signal);
