@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The front door: prepares a fresh machine (pnpm at the pinned version, the
 # workspace's packages, the Go-built binaries in ~/.cache/tsdapr) and then runs
-#   bash scripts/dev.sh start   # local cluster + the control plane against it
+#   bash scripts/dev.sh start   # local cluster with a node, the chart installed, the sample apps
 #   bash scripts/dev.sh test    # every test, against a real kube-apiserver and daprd
 #   bash scripts/dev.sh test-under-load  # the same, while stress-ng keeps 2 cores busy
 #   bash scripts/dev.sh bench   # the benchmarks
@@ -46,7 +46,8 @@ bash scripts/build-go-binaries.sh
 
 case "${1:-}" in
   setup) ;;
-  start) pnpm start ;;
+  # A cluster with a real node, the chart installed and the sample apps (processes where no node can run).
+  start) pnpm build && node e2e/chart/dist/start-on-node.js ;;
   test) pnpm test ;;
   test-under-load)
     # The suite as CI runs it on a busy machine: timing assumptions show up as failures here.

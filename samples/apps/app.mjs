@@ -8,7 +8,7 @@
 //   POST /publish/<topic>            the `pubsub` Component; deliveries: GET /received
 //   POST /actor/<type>/<id>/<method> actor invocation (this app hosts ACTOR_TYPES)
 //   POST /reminder/<id>/<name>       an actor reminder due in 1 s; deliveries: GET /reminders
-//   POST /job/schedule/<name>        a job due in 1 s (jobs API); deliveries: GET /jobs
+//   POST /job/schedule/<name>        a job (jobs API; the body, or due in 1 s); deliveries: GET /jobs
 //
 // Environment: APP_ID, APP_PORT (3000), DAPR_HTTP_PORT (3500, set by the injector),
 // ACTOR_TYPES (comma-separated, default none).
@@ -72,7 +72,8 @@ async function route(method, url, body) {
   }
   if (method === 'GET' && url === '/reminders') return json(200, reminders);
   if (method === 'POST' && first === 'job' && rest[0] === 'schedule' && rest.length === 2) {
-    return viaSidecar('POST', `/v1.0-alpha1/jobs/${rest[1]}`, { dueTime: '1s', data: { from: appId } });
+    // A body is the job as the jobs API takes it, e.g. {"schedule":"@every 10s"}; none: due in 1 s.
+    return viaSidecar('POST', `/v1.0-alpha1/jobs/${rest[1]}`, body ? JSON.parse(body) : { dueTime: '1s', data: { from: appId } });
   }
   // A triggered job (daprd calls POST /job/<name>).
   if (method === 'POST' && first === 'job' && rest.length === 1) {

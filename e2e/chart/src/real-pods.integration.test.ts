@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { AdmissionregistrationV1Api, AppsV1Api, CoreV1Api, RbacAuthorizationV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, ApiextensionsV1Api, AppsV1Api, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { nodeSupport, pollUntil } from '@tsdapr/e2e-harness';
 import { helmOk } from './helm.js';
 import {
@@ -43,10 +43,14 @@ describe('the chart on a real node: install, sample apps, day-2', { skip: suppor
     await env?.stop();
   }, { timeout: 120_000 });
 
-  test('helm install: every control-plane pod becomes Ready through its own probes', { timeout: STEP_TIMEOUT_MS }, async () => {
+  test('helm install: every control-plane pod becomes Ready through its own probes', { timeout: STEP_TIMEOUT_MS }, async (t) => {
+    const started = Date.now();
     await installChart(env.cluster, nodeValues());
     await waitForWorkloads(kc, CONTROL_PLANE_NAMESPACE);
     const pods = await podsIn(kc, CONTROL_PLANE_NAMESPACE);
+    // For the record (a service that started before sentry answered restarts, as upstream's do).
+    const restarts = pods.map((pod) => `${pod.metadata?.name} ${pod.status?.containerStatuses?.[0]?.restartCount ?? '?'}`);
+    t.diagnostic(`control plane Ready ${((Date.now() - started) / 1000).toFixed(1)} s after helm install; restarts: ${restarts.join(', ')}`);
     const names = pods.map((pod) => pod.metadata?.labels?.['app'] ?? '').sort();
     assert.deepEqual(names, ['dapr-operator', 'dapr-placement-server', 'dapr-scheduler-server', 'dapr-sentry', 'dapr-sidecar-injector']);
     for (const pod of pods) {
@@ -55,6 +59,8 @@ describe('the chart on a real node: install, sample apps, day-2', { skip: suppor
       // Ready came from the kubelet running the chart's probes against the real ports.
       assert.ok(container?.readinessProbe?.httpGet, `${pod.metadata?.name} has an HTTP readiness probe`);
       assert.ok(isReady(pod), pod.metadata?.name);
+      assert.equal(container?.securityContext?.readOnlyRootFilesystem, true, `${pod.metadata?.name} runs with a read-only root file system`);
+      assert.equal(pod.spec?.securityContext?.runAsNonRoot ?? container?.securityContext?.runAsNonRoot, true, `${pod.metadata?.name} runs as non-root`);
     }
   });
 
@@ -120,6 +126,51 @@ describe('the chart on a real node: install, sample apps, day-2', { skip: suppor
     }, { timeoutMs: 60_000 });
   });
 
+  test('a daprd 1.18 sidecar (dapr.io/sidecar-image) beside the 1.17 ones: invocation and actors across versions', { timeout: STEP_TIMEOUT_MS }, async () => {
+    const apps = kc.makeApiClient(AppsV1Api);
+    const checkout = await apps.readNamespacedDeployment({ name: 'checkout', namespace: APPS_NAMESPACE });
+    const template = checkout.spec?.template;
+    assert.ok(template?.spec);
+    await apps.createNamespacedDeployment({
+      namespace: APPS_NAMESPACE,
+      body: {
+        metadata: { name: 'checkout-next', labels: { app: 'checkout-next' } },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'checkout-next' } },
+          template: {
+            metadata: {
+              labels: { app: 'checkout-next' },
+              annotations: { ...template.metadata?.annotations, 'dapr.io/app-id': 'checkout-next', 'dapr.io/sidecar-image': 'localhost/tsdapr/daprd:1.18.1' },
+            },
+            spec: { ...template.spec, containers: template.spec.containers.map((c) => ({ ...c, env: [{ name: 'APP_ID', value: 'checkout-next' }] })) },
+          },
+        },
+      },
+    });
+    await waitForWorkloads(kc, APPS_NAMESPACE);
+    const pod = await appPod(kc, 'checkout-next');
+    assert.equal(pod.spec?.containers.find((c) => c.name === 'daprd')?.image, 'localhost/tsdapr/daprd:1.18.1');
+    const next = await appUrl(kc, 'checkout-next');
+    assert.match(await pollUntil('checkout-next -> orders', async () => okText(await call(`${next}/call/orders/hello`, 'POST')), { timeoutMs: 60_000 }), /^hello from orders/);
+    const actor = await pollUntil('an actor call from the 1.18 sidecar', async () => JSON.parse(okText(await call(`${next}/actor/Counter/c-18/increment`, 'POST'))) as { host: string }, { timeoutMs: 60_000 });
+    assert.match(actor.host, /^orders-/);
+  });
+
+  test('the scheduler pod deleted: a job scheduled before it went is still delivered (its etcd on a hostPath volume)', { timeout: STEP_TIMEOUT_MS }, async () => {
+    const orders = await appUrl(kc, 'orders');
+    // With data: daprd 1.17 cannot deliver a job scheduled over HTTP without any (it stores an empty
+    // google.protobuf.Value and fails to encode it at each trigger: dapr/dapr pkg/api/universal/jobs.go).
+    okText(await call(`${orders}/job/schedule/after-restart`, 'POST', JSON.stringify({ dueTime: '25s', data: { note: 'scheduled before the restart' } })));
+    const old = await onePod(kc, CONTROL_PLANE_NAMESPACE, 'dapr-scheduler-server');
+    await kc.makeApiClient(CoreV1Api).deleteNamespacedPod({ name: old.metadata?.name ?? '', namespace: CONTROL_PLANE_NAMESPACE });
+    await pollUntil('a new scheduler pod Ready', async () => {
+      const pod = await onePod(kc, CONTROL_PLANE_NAMESPACE, 'dapr-scheduler-server').catch(() => undefined);
+      return pod && pod.metadata?.uid !== old.metadata?.uid && isReady(pod) ? true : undefined;
+    }, { timeoutMs: 120_000 });
+    await pollUntil('the job delivered after the restart', async () => ((JSON.parse(okText(await call(`${orders}/jobs`, 'GET'))) as string[]).includes('after-restart') ? true : undefined), { timeoutMs: 90_000 });
+  });
+
   test('helm upgrade to a new image tag rolls every control-plane pod while the apps keep serving', { timeout: STEP_TIMEOUT_MS * 2 }, async () => {
     await env.node.tagImage(`localhost/tsdapr/tsdapr:${TSDAPR_TAG}`, 'localhost/tsdapr/tsdapr:next');
     const before = new Set((await podsIn(kc, CONTROL_PLANE_NAMESPACE)).map((pod) => pod.metadata?.uid));
@@ -152,7 +203,7 @@ describe('the chart on a real node: install, sample apps, day-2', { skip: suppor
     assert.match(answer.host, /^orders-/);
   });
 
-  test('helm uninstall removes the control plane and its cluster-wide objects', { timeout: STEP_TIMEOUT_MS }, async () => {
+  test('helm uninstall removes the control plane and its cluster-wide objects, and keeps what upstream keeps', { timeout: STEP_TIMEOUT_MS }, async () => {
     await helmOk(['uninstall', RELEASE, '--namespace', CONTROL_PLANE_NAMESPACE, '--kubeconfig', env.cluster.kubeconfigPath, '--wait', '--timeout', '3m'], { timeoutMs: 200_000 });
     await pollUntil('no control-plane pod left', async () => ((await podsIn(kc, CONTROL_PLANE_NAMESPACE)).length === 0 ? true : undefined), { timeoutMs: 120_000 });
     const apps = kc.makeApiClient(AppsV1Api);
@@ -163,6 +214,14 @@ describe('the chart on a real node: install, sample apps, day-2', { skip: suppor
     assert.deepEqual((await admission.listValidatingWebhookConfiguration()).items.map((w) => w.metadata?.name), []);
     const roles = (await kc.makeApiClient(RbacAuthorizationV1Api).listClusterRole()).items.map((r) => r.metadata?.name ?? '');
     assert.deepEqual(roles.filter((name) => name.startsWith('dapr')), []);
+    // What upstream leaves too: the CRDs (upstream ships them in crds/, which helm never deletes;
+    // ours carry helm.sh/resource-policy: keep) with the users' resources, and the scheduler's PVCs.
+    const crds = (await kc.makeApiClient(ApiextensionsV1Api).listCustomResourceDefinition()).items.map((c) => c.metadata?.name ?? '');
+    assert.deepEqual(crds.filter((name) => name.endsWith('.dapr.io')).sort(), ['components.dapr.io', 'configurations.dapr.io', 'httpendpoints.dapr.io', 'resiliencies.dapr.io', 'subscriptions.dapr.io']);
+    const component = (await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ group: 'dapr.io', version: 'v1alpha1', namespace: APPS_NAMESPACE, plural: 'components', name: 'statestore' })) as { metadata?: { name?: string } };
+    assert.equal(component.metadata?.name, 'statestore', 'the statestore Component is still there');
+    const claims = (await kc.makeApiClient(CoreV1Api).listNamespacedPersistentVolumeClaim({ namespace: CONTROL_PLANE_NAMESPACE })).items.map((c) => c.metadata?.name);
+    assert.deepEqual(claims, ['dapr-scheduler-data-dir-dapr-scheduler-server-0']);
   });
 });
 

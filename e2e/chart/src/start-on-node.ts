@@ -5,15 +5,25 @@
  * the images built here, `helm install` of the chart into dapr-system, the
  * sample apps of samples/apps deployed with their sidecars. Prints how to
  * call them; Ctrl-C stops everything and leaves nothing on the host.
+ * Where the machine cannot run a node (not root, no cgroups), it says why in
+ * one line and runs `pnpm start` instead: the control plane as processes.
  */
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { binaryPath, repoRoot } from '@tsdapr/e2e-harness';
+import { binaryPath, nodeSupport, repoRoot } from '@tsdapr/e2e-harness';
 import { applyManifest, CONTROL_PLANE_NAMESPACE, installChart, nodeValues, sampleManifest, startNodeCluster, waitForWorkloads } from './node-install.js';
 
 const APPS_NAMESPACE = 'default';
 
 async function main(): Promise<void> {
+  const support = nodeSupport();
+  if (!support.ok) {
+    console.log(`no node on this machine (${support.reason}): starting the control plane as processes instead (pods stay Pending)`);
+    const child = spawn(process.execPath, [join(repoRoot(), 'e2e', 'harness', 'dist', 'local-control-plane.js')], { stdio: 'inherit' });
+    process.exitCode = await new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+    return;
+  }
   console.log('building the images and starting a cluster with a node (kubelet + containerd) ...');
   const env = await startNodeCluster({ dataDir: join(repoRoot(), '.tsdapr', 'start') });
   let stopping: Promise<void> | undefined;
