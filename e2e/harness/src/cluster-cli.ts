@@ -15,6 +15,7 @@ import { repoRoot } from './binaries.js';
 import { startCluster, type Cluster, type ComponentName } from './cluster.js';
 import { probe } from './http-probe.js';
 import { buildImages } from './images.js';
+import { logTail } from './managed-process.js';
 import { cleanupStaleNode, startNode, type Node, type NodeComponent } from './node/node.js';
 import { nodeSupport } from './node/node-support.js';
 
@@ -127,7 +128,7 @@ async function up(files: StateFiles): Promise<number> {
       return 0;
     }
     if (existsSync(files.failedFile) || !isAlive(supervisor.pid)) {
-      console.error(existsSync(files.failedFile) ? readFileSync(files.failedFile, 'utf8') : tailOf(files.supervisorLog));
+      console.error(existsSync(files.failedFile) ? readFileSync(files.failedFile, 'utf8') : logTail(files.supervisorLog, 40));
       rmSync(files.pidFile, { force: true });
       await cleanupStaleNode();
       return 1;
@@ -350,10 +351,6 @@ function commandLineOf(pid: number): string {
   }
 }
 
-function tailOf(path: string): string {
-  if (!existsSync(path)) return `(no ${path})`;
-  return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-40).join('\n');
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -7,8 +7,8 @@ import yaml from 'js-yaml';
 import { binaryPath } from './binaries.js';
 import { singleMemberEtcdArgs } from './etcd.js';
 import { freePorts } from './free-port.js';
-import { pollUntil, probe } from './http-probe.js';
-import { describeExit, startProcess, type ManagedProcess } from './managed-process.js';
+import { expectOk, pollUntil, probe } from './http-probe.js';
+import { exitAsError, logTail, startProcess, type ManagedProcess } from './managed-process.js';
 
 export interface ClusterOptions {
   /** Where etcd data, certificates, keys and the kubeconfig go. A fresh temp dir (removed by stop) when absent. */
@@ -149,7 +149,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       timeoutMs: STARTUP_TIMEOUT_MS.apiserver,
       abortWhen: exitAsError(apiserver),
     });
-    await pollUntil('kube-apiserver /readyz', async () => okOrThrow(await probe(`${server}/readyz`, { ca, bearerToken: token })), {
+    await pollUntil('kube-apiserver /readyz', async () => expectOk(await probe(`${server}/readyz`, { ca, bearerToken: token })), {
       timeoutMs: STARTUP_TIMEOUT_MS.apiserver,
       abortWhen: exitAsError(apiserver),
     });
@@ -168,7 +168,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     // `default` ServiceAccount exists; its existence proves the controllers run.
     await pollUntil(
       'the default ServiceAccount in namespace default',
-      async () => okOrThrow(await probe(`${server}/api/v1/namespaces/default/serviceaccounts/default`, { ca, bearerToken: token })),
+      async () => expectOk(await probe(`${server}/api/v1/namespaces/default/serviceaccounts/default`, { ca, bearerToken: token })),
       { timeoutMs: STARTUP_TIMEOUT_MS.serviceAccount, abortWhen: exitAsError(kcm) },
     );
 
@@ -186,7 +186,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       currentApiserver = next;
       pids['kube-apiserver'] = next.pid;
       watchExit(next);
-      await pollUntil('restarted kube-apiserver /readyz', async () => okOrThrow(await probe(`${server}/readyz`, { ca, bearerToken: token })), {
+      await pollUntil('restarted kube-apiserver /readyz', async () => expectOk(await probe(`${server}/readyz`, { ca, bearerToken: token })), {
         timeoutMs: STARTUP_TIMEOUT_MS.apiserver,
         abortWhen: exitAsError(next),
       });
@@ -290,14 +290,7 @@ function readServingCa(layout: Layout): string | undefined {
   return pem.includes('-----END CERTIFICATE-----') ? pem : undefined;
 }
 
-function okOrThrow(response: { status: number; body: string }): true {
-  if (response.status === 200) return true;
-  throw new Error(`HTTP ${response.status}: ${response.body.trim().split('\n').slice(-3).join(' | ')}`);
-}
 
-function exitAsError(child: ManagedProcess): Promise<Error> {
-  return child.exited.then((status) => new Error(`${child.name} ${describeExit(status)}`));
-}
 
 function writeKubeconfig(path: string, server: string, caPem: string, token: string): void {
   const config = {
@@ -366,11 +359,7 @@ function startFailureMessage(component: ComponentName, err: unknown, log: string
     `cluster did not start: ${component}: ${reason}`,
     `logs: ${layout.logDir} (data: ${layout.dataDir})`,
     `--- last lines of ${log} ---`,
-    tail(log, LOG_TAIL_LINES),
+    logTail(log, LOG_TAIL_LINES),
   ].join('\n');
 }
 
-function tail(path: string, lines: number): string {
-  if (!existsSync(path)) return '(no log written)';
-  return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-}

@@ -6,6 +6,8 @@ export interface ProbeOptions {
   readonly ca?: string | Buffer;
   readonly bearerToken?: string;
   readonly timeoutMs?: number;
+  /** TLS server name to verify when it differs from the URL's host (an IP the certificate does not name). */
+  readonly servername?: string;
 }
 
 export interface ProbeResponse {
@@ -23,6 +25,7 @@ export function probe(url: string, options: ProbeOptions = {}): Promise<ProbeRes
       {
         method: 'GET',
         ca: options.ca,
+        ...(options.servername ? { servername: options.servername } : {}),
         headers: options.bearerToken ? { authorization: `Bearer ${options.bearerToken}` } : {},
         timeout: options.timeoutMs ?? 5_000,
       },
@@ -73,4 +76,10 @@ export async function pollUntil<T>(what: string, check: () => Promise<T | undefi
     if (Date.now() >= deadline) throw new Error(`timed out after ${options.timeoutMs}ms waiting for ${what} (${lastReason})`);
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
   }
+}
+
+/** For pollUntil: true on HTTP 200, else an error quoting the status and the body's last lines. */
+export function expectOk(response: ProbeResponse): true {
+  if (response.status === 200) return true;
+  throw new Error(`HTTP ${response.status}: ${response.body.trim().split('\n').slice(-3).join(' | ')}`);
 }

@@ -3,8 +3,8 @@ export { startCluster, ClusterStartError, type ApiServerSetup, type Cluster, typ
 export { startDaprd, daprdVersion, type Daprd, type DaprdOptions } from './daprd.js';
 export { freePort, freePorts } from './free-port.js';
 export { startEtcd, singleMemberEtcdArgs, type Etcd, type EtcdOptions } from './etcd.js';
-export { pollUntil, probe, type PollOptions, type ProbeOptions, type ProbeResponse } from './http-probe.js';
-export { startProcess, describeExit, type ManagedProcess, type ProcessOptions, type ExitStatus } from './managed-process.js';
+export { pollUntil, probe, expectOk, type PollOptions, type ProbeOptions, type ProbeResponse } from './http-probe.js';
+export { startProcess, describeExit, exitAsError, type ManagedProcess, type ProcessOptions, type ExitStatus } from './managed-process.js';
 export {
   TEST_KUBECONFIG_ENV,
   NoTestClusterError,

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, openSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readFileSync } from 'node:fs';
 
 export interface ProcessOptions {
   /** A short name for messages, e.g. `etcd`. */
@@ -157,4 +157,15 @@ function installExitHooks(): void {
     };
     process.on(signal, onSignal);
   }
+}
+
+/** Resolves, when the process exits, to an error naming it and how it ended: an `abortWhen` for waits. */
+export function exitAsError(child: ManagedProcess): Promise<Error> {
+  return child.exited.then((status) => new Error(`${child.name} ${describeExit(status)}`));
+}
+
+/** The last `lines` lines of a log file, for error messages ("(no log written)" when there is none). */
+export function logTail(path: string, lines: number): string {
+  if (!existsSync(path)) return '(no log written)';
+  return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 }

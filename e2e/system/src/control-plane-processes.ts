@@ -45,8 +45,7 @@ export async function startStandaloneControlPlane(): Promise<StandaloneControlPl
   const mtlsArgs = ['--mode', 'standalone', '--tls-enabled', '--trust-domain', trustDomain, '--trust-anchors-file', anchorsFile, '--sentry-address', `127.0.0.1:${sentry.port}`, '--sentry-token-file', ''];
   let placement: PortedService | undefined;
   let scheduler: PortedService;
-  const [schedulerPort, etcdClientPort, etcdPeerPort] = (await freePorts(3)) as [number, number, number];
-  const schedulerArgs = [
+  const schedulerArgs = ([etcdClientPort, etcdPeerPort]: readonly number[]): string[] => [
     ...mtlsArgs,
     '--listen-address', '127.0.0.1',
     '--etcd-binary', binaryPath('etcd'),
@@ -55,10 +54,27 @@ export async function startStandaloneControlPlane(): Promise<StandaloneControlPl
     '--etcd-peer-port', String(etcdPeerPort),
     '--etcd-initial-cluster', `dapr-scheduler-server-0=http://127.0.0.1:${etcdPeerPort}`,
   ];
-  const startScheduler = (): Promise<PortedService> => startService('scheduler', schedulerArgs, env, schedulerPort);
+  let schedulerPorts = (await freePorts(3)) as [number, number, number];
+  // Restarts keep the ports: the embedded etcd's data names its peer URL.
+  const startScheduler = (): Promise<PortedService> => startService('scheduler', schedulerArgs(schedulerPorts.slice(1)), env, schedulerPorts[0]);
+  /**
+   * The first start takes new ports when one was taken between freePorts and the bind (other test
+   * files, a node's components, pick free ports at the same time): the data dir is still empty.
+   */
+  const firstStartScheduler = async (): Promise<PortedService> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await startScheduler();
+      } catch (err) {
+        if (attempt >= 3 || !/address already in use/.test(String(err))) throw err;
+        await rm(join(dir, 'scheduler-data'), { recursive: true, force: true });
+        schedulerPorts = (await freePorts(3)) as [number, number, number];
+      }
+    }
+  };
   try {
     placement = await startService('placement', mtlsArgs, env);
-    scheduler = await startScheduler();
+    scheduler = await firstStartScheduler();
   } catch (err) {
     await placement?.stop();
     await sentry.stop();

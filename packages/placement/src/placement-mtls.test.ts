@@ -28,7 +28,7 @@ async function keyPem(keys: CryptoKeyPair): Promise<string> {
   return x509.PemConverter.encode(der, 'PRIVATE KEY');
 }
 
-/** A test CA and leaf certificates shaped like Sentry's workload certificates (§1.4). */
+/** A test CA and leaf certificates shaped like Sentry's workload certificates (packages/pki builds the real ones). */
 async function testCa() {
   const caKeys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']));
   const notBefore = new Date(Date.now() - 60_000);

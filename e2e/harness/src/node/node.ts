@@ -17,15 +17,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, type V1Node } from '@kubernetes/client-node';
 import { binaryPath } from '../binaries.js';
 import type { Cluster } from '../cluster.js';
 import { freePorts } from '../free-port.js';
-import { pollUntil, probe } from '../http-probe.js';
-import { describeExit, startProcess, type ManagedProcess } from '../managed-process.js';
+import { expectOk, pollUntil, probe } from '../http-probe.js';
+import { exitAsError, logTail, startProcess, type ManagedProcess } from '../managed-process.js';
 import {
   POD_NETWORK,
   bridgeExists,
@@ -248,7 +247,7 @@ export async function startNode(cluster: Cluster, options: NodeOptions): Promise
     const caPem = readFileSync(setup.servingCertPath, 'utf8');
     const nodeServer = `https://${ip}:${setup.port}`;
     const apiserver = start('kube-apiserver-node', binaries.apiserver, nodeApiserverArgs(cluster, layout, ip));
-    await pollUntil('the node-facing kube-apiserver /readyz', async () => okOrThrow(await getWithServerName(`${nodeServer}/readyz`, caPem, nodeToken)), {
+    await pollUntil('the node-facing kube-apiserver /readyz', async () => expectOk(await probe(`${nodeServer}/readyz`, { ca: caPem, bearerToken: nodeToken, servername: 'kubernetes' })), {
       timeoutMs: TIMEOUT_MS.apiserver,
       abortWhen: exitAsError(apiserver),
     });
@@ -284,12 +283,12 @@ export async function startNode(cluster: Cluster, options: NodeOptions): Promise
     current = 'kubelet';
     await waitNodeReady(core, name, anyExit());
     current = 'kube-proxy';
-    await pollUntil('kube-proxy /healthz', async () => okOrThrow(await probe(`http://127.0.0.1:${ports.proxyHealthz}/healthz`)), {
+    await pollUntil('kube-proxy /healthz', async () => expectOk(await probe(`http://127.0.0.1:${ports.proxyHealthz}/healthz`)), {
       timeoutMs: TIMEOUT_MS.ready,
       abortWhen: anyExit(),
     });
     current = 'coredns';
-    await pollUntil('CoreDNS /ready', async () => okOrThrow(await probe(`http://127.0.0.1:${ports.dnsReady}/ready`)), {
+    await pollUntil('CoreDNS /ready', async () => expectOk(await probe(`http://127.0.0.1:${ports.dnsReady}/ready`)), {
       timeoutMs: TIMEOUT_MS.ready,
       abortWhen: anyExit(),
     });
@@ -301,7 +300,7 @@ export async function startNode(cluster: Cluster, options: NodeOptions): Promise
       await old.stop();
       const next = start('kubelet', binaries.kubelet, kubeletArgs);
       pids.kubelet = next.pid;
-      await pollUntil('the restarted kubelet /healthz', async () => okOrThrow(await probe(`http://127.0.0.1:${ports.kubeletHealthz}/healthz`)), {
+      await pollUntil('the restarted kubelet /healthz', async () => expectOk(await probe(`http://127.0.0.1:${ports.kubeletHealthz}/healthz`)), {
         timeoutMs: TIMEOUT_MS.ready,
         abortWhen: exitAsError(next),
       });
@@ -447,20 +446,6 @@ function nodeApiserverArgs(cluster: Cluster, layout: Layout, ip: string): string
   ];
 }
 
-/** GET over https to an IP whose certificate names `kubernetes` but not the IP. */
-function getWithServerName(url: string, ca: string, token: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { ca, servername: 'kubernetes', headers: { authorization: `Bearer ${token}` }, timeout: 5_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 async function waitNodeReady(core: CoreV1Api, name: string, abortWhen: Promise<Error>): Promise<V1Node> {
   return pollUntil(
@@ -551,21 +536,10 @@ async function cleanHost(stateDir: string, proxyBinary: string | undefined, ipFo
   rmSync(stateDir, { recursive: true, force: true });
 }
 
-function okOrThrow(response: { status: number; body: string }): true {
-  if (response.status === 200) return true;
-  throw new Error(`HTTP ${response.status}: ${response.body.trim().split('\n').slice(-3).join(' | ')}`);
-}
 
-function exitAsError(child: ManagedProcess): Promise<Error> {
-  return child.exited.then((status) => new Error(`${child.name} ${describeExit(status)}`));
-}
 
 function startFailureMessage(component: NodeComponent, err: unknown, log: string, layout: Layout): string {
   const reason = err instanceof Error ? err.message : String(err);
-  return [`node did not start: ${component}: ${reason}`, `logs: ${layout.logDir}`, `--- last lines of ${log} ---`, tail(log, LOG_TAIL_LINES)].join('\n');
+  return [`node did not start: ${component}: ${reason}`, `logs: ${layout.logDir}`, `--- last lines of ${log} ---`, logTail(log, LOG_TAIL_LINES)].join('\n');
 }
 
-function tail(path: string, lines: number): string {
-  if (!existsSync(path)) return '(no log written)';
-  return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-}

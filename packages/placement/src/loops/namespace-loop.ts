@@ -306,7 +306,7 @@ export class NamespaceLoop {
     this.ackedCount = 0;
   }
 
-  /** Spec §3.5 after UNLOCK: deferred deletions first (their own round), else the waiting streams in one batch. */
+  /** After UNLOCK (upstream: pkg/placement/internal/loops/disseminator/disseminator.go): deferred deletions first (their own round), else the waiting streams in one batch. */
   private afterRound(): void {
     if (this.options.coalesceWindowMs > 0) {
       // Always, even with nothing queued: churn that arrives inside the
