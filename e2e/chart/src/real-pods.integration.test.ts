@@ -170,12 +170,7 @@ describe('the chart on a real node: install, sample apps, day-2', { skip: suppor
     // With data: daprd 1.17 cannot deliver a job scheduled over HTTP without any (it stores an empty
     // google.protobuf.Value and fails to encode it at each trigger: dapr/dapr pkg/api/universal/jobs.go).
     okText(await call(`${orders}/job/schedule/after-restart`, 'POST', JSON.stringify({ dueTime: '25s', data: { note: 'scheduled before the restart' } })));
-    const old = await onePod(kc, CONTROL_PLANE_NAMESPACE, 'dapr-scheduler-server');
-    await kc.makeApiClient(CoreV1Api).deleteNamespacedPod({ name: old.metadata?.name ?? '', namespace: CONTROL_PLANE_NAMESPACE });
-    await pollUntil('a new scheduler pod Ready', async () => {
-      const pod = await onePod(kc, CONTROL_PLANE_NAMESPACE, 'dapr-scheduler-server').catch(() => undefined);
-      return pod && pod.metadata?.uid !== old.metadata?.uid && isReady(pod) ? true : undefined;
-    }, { timeoutMs: 120_000 });
+    await replacePod(kc, 'dapr-scheduler-server');
     await pollUntil('the job delivered after the restart', async () => ((JSON.parse(okText(await call(`${orders}/jobs`, 'GET'))) as string[]).includes('after-restart') ? true : undefined), { timeoutMs: 90_000 });
   });
 
@@ -199,13 +194,7 @@ describe('the chart on a real node: install, sample apps, day-2', { skip: suppor
   });
 
   test('the placement pod deleted: the StatefulSet recreates it and actor calls keep working', { timeout: STEP_TIMEOUT_MS }, async () => {
-    const core = kc.makeApiClient(CoreV1Api);
-    const old = await onePod(kc, CONTROL_PLANE_NAMESPACE, 'dapr-placement-server');
-    await core.deleteNamespacedPod({ name: old.metadata?.name ?? '', namespace: CONTROL_PLANE_NAMESPACE });
-    await pollUntil('a new placement pod Ready', async () => {
-      const pod = await onePod(kc, CONTROL_PLANE_NAMESPACE, 'dapr-placement-server').catch(() => undefined);
-      return pod && pod.metadata?.uid !== old.metadata?.uid && isReady(pod) ? true : undefined;
-    }, { timeoutMs: 120_000 });
+    await replacePod(kc, 'dapr-placement-server');
     const checkout = await appUrl(kc, 'checkout');
     const answer = await pollUntil('an actor call after the placement restart', async () => JSON.parse(okText(await call(`${checkout}/actor/Counter/c-2/increment`, 'POST'))) as { host: string }, { timeoutMs: 60_000 });
     assert.match(answer.host, /^orders-/);
@@ -241,6 +230,16 @@ async function onePod(kc: KubeConfig, namespace: string, app: string): Promise<V
   const pods = (await podsIn(kc, namespace)).filter((pod) => pod.metadata?.labels?.['app'] === app);
   if (pods.length !== 1 || !pods[0]) throw new Error(`expected one ${app} pod in ${namespace}, found ${pods.length}`);
   return pods[0];
+}
+
+/** Deletes the control-plane pod of `app` and waits until its workload's new pod is Ready. */
+async function replacePod(kc: KubeConfig, app: string): Promise<void> {
+  const old = await onePod(kc, CONTROL_PLANE_NAMESPACE, app);
+  await kc.makeApiClient(CoreV1Api).deleteNamespacedPod({ name: old.metadata?.name ?? '', namespace: CONTROL_PLANE_NAMESPACE });
+  await pollUntil(`a new ${app} pod Ready`, async () => {
+    const pod = await onePod(kc, CONTROL_PLANE_NAMESPACE, app).catch(() => undefined);
+    return pod && pod.metadata?.uid !== old.metadata?.uid && isReady(pod) ? true : undefined;
+  }, { timeoutMs: 120_000 });
 }
 
 function appPod(kc: KubeConfig, app: string): Promise<V1Pod> {

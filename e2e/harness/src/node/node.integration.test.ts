@@ -51,6 +51,16 @@ void describe('a real node (containerd + kubelet + kube-proxy + CoreDNS)', { ski
     return stdout;
   };
 
+  /** A one-container pod of a local image, once it is Running. */
+  const runPod = async (name: string, image: string, command: readonly string[]): Promise<void> => {
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespacedPod({
+      namespace: ns.name,
+      body: { metadata: { name }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image, imagePullPolicy: 'Never', command: [...command] }] } },
+    });
+    await pollUntil(`pod ${name} Running`, async () => ((await core.readNamespacedPod({ name, namespace: ns.name })).status?.phase === 'Running' ? true : undefined), WAIT);
+  };
+
   before(async () => {
     kubectl = binaryPath('kubectl');
     const built = await buildImages(['pause', 'busybox', 'node-base']);
@@ -71,17 +81,7 @@ void describe('a real node (containerd + kubelet + kube-proxy + CoreDNS)', { ski
 
   void test('a busybox pod runs, and its logs and exec work', { timeout: 120_000 }, async () => {
     const core = kc.makeApiClient(CoreV1Api);
-    await core.createNamespacedPod({
-      namespace: ns.name,
-      body: {
-        metadata: { name: 'bb' },
-        spec: {
-          terminationGracePeriodSeconds: 1,
-          containers: [{ name: 'main', image: images.busybox, imagePullPolicy: 'Never', command: ['sh', '-c', 'echo hello from busybox; exec sleep 3600'] }],
-        },
-      },
-    });
-    await pollUntil('pod bb Running', async () => ((await core.readNamespacedPod({ name: 'bb', namespace: ns.name })).status?.phase === 'Running' ? true : undefined), WAIT);
+    await runPod('bb', images.busybox, ['sh', '-c', 'echo hello from busybox; exec sleep 3600']);
     const logs = await pollUntil('the logs of bb', async () => (await core.readNamespacedPodLog({ name: 'bb', namespace: ns.name })) || undefined, WAIT);
     assert.equal(logs.trim(), 'hello from busybox');
     assert.equal((await exec('bb', ['sh', '-c', 'echo exec-ok'])).trim(), 'exec-ok');
@@ -136,18 +136,7 @@ void describe('a real node (containerd + kubelet + kube-proxy + CoreDNS)', { ski
   });
 
   void test('a pod reaches the API server through kubernetes.default.svc', { timeout: 120_000 }, async () => {
-    const core = kc.makeApiClient(CoreV1Api);
-    await core.createNamespacedPod({
-      namespace: ns.name,
-      body: {
-        metadata: { name: 'api' },
-        spec: {
-          terminationGracePeriodSeconds: 1,
-          containers: [{ name: 'main', image: images.nodeBase, imagePullPolicy: 'Never', command: ['node', '-e', 'setInterval(() => {}, 1 << 30)'] }],
-        },
-      },
-    });
-    await pollUntil('pod api Running', async () => ((await core.readNamespacedPod({ name: 'api', namespace: ns.name })).status?.phase === 'Running' ? true : undefined), WAIT);
+    await runPod('api', images.nodeBase, ['node', '-e', 'setInterval(() => {}, 1 << 30)']);
     assert.match(await exec('api', ['node', '-e', API_FROM_POD_JS]), /^200 v1\.34\./);
   });
 
